@@ -1,0 +1,182 @@
+"""The ``assistant`` command: a thin click shell over :class:`assistant.Assistant`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    overrides = {k: v for k, v in ctx.find_root().params.items() if v is not None}
+    try:
+        return Settings(**overrides)
+    except Exception as exc:  # pydantic's validation message is the useful part
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+def _assistant(ctx: click.Context):
+    from .pipeline import Assistant
+
+    return Assistant(_settings(ctx))
+
+
+def _run(fn, *args, **kwargs):
+    """Turn the errors a user can fix into one-line messages instead of tracebacks."""
+    from .docstore import BrokenIndex
+    from .pipeline import QuestionError
+
+    try:
+        return fn(*args, **kwargs)
+    except BrokenIndex as exc:
+        raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
+    except QuestionError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--seeds-dir", type=click.Path(path_type=str), help="Documents folder (ASSISTANT_SEEDS_DIR).")
+@click.option("--index-dir", type=click.Path(path_type=str), help="Index folder (ASSISTANT_INDEX_DIR).")
+@click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 (ASSISTANT_CHROMA_URL).")
+@click.option("-k", "--top-k", type=int, help="Passages retrieved per question (ASSISTANT_TOP_K).")
+@click.option("--abstain-threshold", type=float, help="Support below which answers abstain (ASSISTANT_ABSTAIN_THRESHOLD).")
+@click.option("--chunk-size", type=int, help="Chunk length in characters (ASSISTANT_CHUNK_SIZE).")
+@click.option("--chunk-overlap", type=int, help="Chunk overlap in characters (ASSISTANT_CHUNK_OVERLAP).")
+@click.option("--generator", help="Answer generator: extractive, ollama, openai, llamacpp (ASSISTANT_GENERATOR).")
+def cli(**_options):
+    """Ask questions about the documents in seeds/ and get answers quoted verbatim from them.
+
+    \b
+    Examples:
+      assistant ask "What share of Ukraine's territory do Russian forces control?"
+      assistant ask --json "How large was the U.S. aid package?"
+      echo "Who is Keith Kellogg?" | assistant ask --json
+      assistant index            # add, replace and remove only what changed
+      assistant chat
+    """
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON. Without QUESTION, read JSONL questions from stdin.")
+@click.pass_context
+def ask(ctx, question, as_json):
+    """Answer QUESTION from the documents, with the passages it relies on.
+
+    With --json and no QUESTION, each line of standard input is a question (plain text, or
+    {"question": ..., "history": [...]}) and each answer is printed as one JSON line; models load once.
+    """
+    assistant = _assistant(ctx)
+    if question is None:
+        if not as_json:
+            raise click.UsageError("give a QUESTION, or use --json to read questions from standard input")
+        _answer_lines(assistant, sys.stdin)
+        return
+    answer = _run(assistant.ask, question)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_answer(answer))
+
+
+def _answer_lines(assistant, lines) -> None:
+    from .docstore import BrokenIndex
+    from .pipeline import QuestionError
+
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        question, history = line, None
+        if line.startswith("{"):
+            try:
+                request = json.loads(line)
+                question, history = request.get("question", ""), request.get("history")
+            except (json.JSONDecodeError, AttributeError) as exc:
+                click.echo(json.dumps({"question": line, "error": f"invalid JSON line: {exc}"}))
+                continue
+        try:
+            result = assistant.ask(question, history=history).to_dict()
+        except (QuestionError, ValueError) as exc:
+            result = {"question": question, "error": str(exc)}
+        except BrokenIndex as exc:
+            raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
+        click.echo(json.dumps(result, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+def format_answer(answer) -> str:
+    lines = [answer.answer]
+    for i, quote in enumerate(answer.quotes, 1):
+        lines.append(f"\n  [{i}] “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]")
+    lines.append(f"\n({answer.latency_ms:.0f} ms, {answer.generator})")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again.")
+@click.pass_context
+def index(ctx, rebuild):
+    """Index the documents folder: only added, changed and deleted files are processed."""
+    assistant = _assistant(ctx)
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None and total >= 64:
+            bar = click.progressbar(length=total, label="embedding chunks", file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    def waiting():
+        click.echo("another `assistant index` is running on this index; waiting for it to finish…", err=True)
+
+    try:
+        report = _run(assistant.index, rebuild=rebuild, progress=progress, on_wait=waiting)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    for label, sources in (("added", report.added), ("replaced", report.replaced), ("removed", report.removed)):
+        for source in sources:
+            click.echo(f"{label}: {source}")
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.pass_context
+def status(ctx):
+    """Show what the index holds and when it was built."""
+    st = _run(_assistant(ctx).status)
+    built = st.built_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if st.built_at else "never"
+    click.echo(f"{st.documents} documents, {st.chunks} chunks, built {built} ({st.location})")
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx):
+    """Chat in the terminal; follow-up questions see the earlier turns. Ctrl-D or 'exit' quits."""
+    from .chat import ChatSession
+
+    session = ChatSession(_assistant(ctx))
+    while True:
+        try:
+            question = click.prompt("you", prompt_suffix="> ")
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        if question.strip().lower() in {"exit", "quit", ":q"}:
+            return
+        try:
+            click.echo(format_answer(_run(session.ask, question)) + "\n")
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.message}", err=True)
+
+
+def main() -> None:  # console-script entry point
+    cli()

@@ -1,0 +1,142 @@
+"""The document store: extracted texts, chunk spans and sentence spans, in SQLite beside Chroma.
+
+It is the record of what the index holds (source -> content hash) and the ground truth that
+every quote is cut from. A ``pending`` journal makes indexing crash-safe: a source is marked
+before its vectors change and unmarked in the same transaction that records its new state, so
+a run that died half-way is finished or undone by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+import sqlite3
+import time
+from pathlib import Path
+
+from .types import Chunk, Document, Sentence
+
+SCHEMA_VERSION = "1"
+
+
+class BrokenIndex(RuntimeError):
+    """The index on disk cannot be used; the message tells the user how to recover."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+    sentences TEXT NOT NULL, indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY);
+"""
+
+
+class DocStore:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._read_version()
+            if version is None:
+                self._db.executescript(_SCHEMA)
+                self.set_meta("schema_version", SCHEMA_VERSION)
+            elif version != SCHEMA_VERSION:
+                raise BrokenIndex(f"the index at {path.parent} was built by another version (format {version})")
+        except sqlite3.DatabaseError as exc:
+            raise BrokenIndex(f"the index at {path.parent} is damaged ({exc})") from exc
+
+    def _read_version(self) -> str | None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" not in tables:
+            if tables:
+                raise BrokenIndex(f"the index at {self.path.parent} has an unknown layout")
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- metadata -------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- reading --------------------------------------------------------------------------
+    def hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT source, sha256 FROM documents"))
+
+    def text(self, source: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE source=?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def texts(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT source, text FROM documents"))
+
+    def sentences(self) -> dict[str, list[tuple[int, int]]]:
+        return {s: [tuple(p) for p in json.loads(js)] for s, js in self._db.execute("SELECT source, sentences FROM documents")}
+
+    def chunks(self) -> list[Chunk]:
+        rows = self._db.execute('SELECT id, source, start, "end", text FROM chunks ORDER BY source, start')
+        return [Chunk(*row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def pending(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT source FROM pending")]
+
+    # --- writing --------------------------------------------------------------------------
+    def mark_pending(self, source: str) -> None:
+        """Journal a source before its vectors change (see module docstring)."""
+        self._db.execute("INSERT OR IGNORE INTO pending(source) VALUES (?)", (source,))
+
+    def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
+        spans = json.dumps([[s.start, s.end] for s in sentences])
+        with self._transaction():
+            self._forget(document.source)
+            self._db.execute(
+                "INSERT INTO documents(source, sha256, text, sentences, indexed_at) VALUES (?, ?, ?, ?, ?)",
+                (document.source, document.sha256, document.text, spans, time.time()),
+            )
+            self._db.executemany(
+                'INSERT INTO chunks(id, source, start, "end", text) VALUES (?, ?, ?, ?, ?)',
+                [(c.id, c.source, c.start, c.end, c.text) for c in chunks],
+            )
+            self._db.execute("DELETE FROM pending WHERE source=?", (document.source,))
+
+    def remove(self, source: str) -> None:
+        with self._transaction():
+            self._forget(source)
+            self._db.execute("DELETE FROM pending WHERE source=?", (source,))
+
+    def clear(self) -> None:
+        with self._transaction():
+            for table in ("documents", "chunks", "pending"):
+                self._db.execute(f"DELETE FROM {table}")
+
+    def _forget(self, source: str) -> None:
+        self._db.execute("DELETE FROM documents WHERE source=?", (source,))
+        self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
+
+    @contextmanager
+    def _transaction(self):
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

@@ -1,0 +1,64 @@
+"""Word-level text handling shared by BM25 retrieval and answer support scoring."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom whose why will
+    with would you your yours yourself yourselves
+    according article document documents text say says said tell told mention mentioned
+    many much kind sort thing things does did do""".split()
+)
+
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
+    "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100",
+}
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """Case, width and typographic variants folded, so ’ and ' or “ and \" compare equal."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match 'approved'/'approve' and 'talks'/'talk'."""
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Stemmed content words; number words become digits and thousands separators vanish."""
+    out = []
+    for raw in _WORD.findall(re.sub(r"'s\b", "", normalize(text))):
+        word = _NUMBER_WORDS.get(raw, raw.replace(",", "") if raw[0].isdigit() else raw)
+        if not keep_stopwords and word in STOPWORDS:
+            continue
+        out.append(stem(word))
+    return out
+
+
+def matches(term: str, vocabulary: set[str]) -> bool:
+    """A term is present when it or a word sharing its first five letters is ('russia'/'russian')."""
+    if term in vocabulary:
+        return True
+    if len(term) < 5 or term.isdigit():
+        return False
+    head = term[:5]
+    return any(w.startswith(head) and (w.startswith(term) or term.startswith(w)) for w in vocabulary if len(w) >= 5)

@@ -1,0 +1,130 @@
+"""The one API every front end uses: ``Assistant(settings).ask(question, history) -> Answer``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .answering import ExtractiveGenerator, Generator
+from .chat import standalone_query
+from .docstore import DocStore
+from .indexing import Indexer, IndexReport, Progress
+from .retrieval import Corpus, HybridRetriever
+from .settings import Settings
+from .store import VectorStore, make_client
+from .types import Answer
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is; the message says why."""
+
+
+@dataclass
+class IndexStatus:
+    documents: int
+    chunks: int
+    built_at: datetime | None
+    location: str
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The answer generator named by ``settings.generator``."""
+    if settings.generator == "extractive":
+        return ExtractiveGenerator(settings)
+    raise ValueError(f"generator {settings.generator!r} is not available in this build")
+
+
+class Assistant:
+    """Loads models lazily, builds the index when it is missing, answers with verbatim quotes.
+
+    Parts can be passed in prebuilt (an embedder, a generator, a Chroma client), so tests and
+    other front ends swap them without patching.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder=None, generator: Generator | None = None, client=None):
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self.generator = generator or make_generator(self.settings)
+        self._client = client
+        self._store: VectorStore | None = None
+        self._docstore: DocStore | None = None
+        self._retriever: HybridRetriever | None = None
+        self._lock = threading.RLock()
+
+    # --- parts, built on first use ----------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from .embeddings import SentenceTransformerEmbedder
+
+            self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        return self._embedder
+
+    @property
+    def docstore(self) -> DocStore:
+        if self._docstore is None:
+            self._docstore = DocStore(self.settings.index_path / "docstore.sqlite3")
+        return self._docstore
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            client = self._client or make_client(self.settings.index_path, self.settings.chroma_url)
+            self._store = VectorStore(client, self.settings.collection)
+        return self._store
+
+    def _ensure_retriever(self) -> HybridRetriever:
+        with self._lock:
+            if self._retriever is None:
+                if self.docstore.get_meta("built_at") is None:
+                    self.index()
+                corpus = Corpus.load(self.docstore)
+                self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.rrf_k)
+            return self._retriever
+
+    # --- the API ---------------------------------------------------------------------------
+    def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
+        """Sync the index with the documents folder (incremental unless ``rebuild``)."""
+        with self._lock:
+            indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
+            report = indexer.sync(rebuild=rebuild, progress=progress, on_wait=on_wait)
+            self._retriever = None
+            return report
+
+    def ask(self, question: str, history=None) -> Answer:
+        started = time.perf_counter()
+        question = self.check_question(question)
+        retriever = self._ensure_retriever()
+        query = standalone_query(question, history)
+        passages = retriever.retrieve(query, self.settings.top_k)
+        answer = self.generator.generate(question, passages, retriever.corpus)
+        answer.query = query
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("the question must be text")
+        cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
+        if not cleaned:
+            raise QuestionError("the question is empty")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise QuestionError(f"the question is {len(cleaned)} characters long; the limit is {self.settings.max_question_chars}")
+        return cleaned
+
+    def text(self, source: str) -> str | None:
+        """The extracted text of an indexed document: what quote offsets refer to."""
+        return self._ensure_retriever().corpus.texts.get(source)
+
+    def status(self) -> IndexStatus:
+        documents, chunks = self.docstore.counts()
+        built = self.docstore.get_meta("built_at")
+        location = self.settings.chroma_url or str(self.settings.index_path)
+        return IndexStatus(
+            documents=documents,
+            chunks=chunks,
+            built_at=datetime.fromtimestamp(float(built), tz=timezone.utc) if built else None,
+            location=location,
+        )

@@ -1,0 +1,66 @@
+"""One settings object for the whole pipeline.
+
+Every value can be overridden by an environment variable named ``ASSISTANT_<FIELD>``
+(for example ``ASSISTANT_TOP_K=8``) or by passing it to ``Settings(...)``; the CLI's
+options do the latter. Relative paths are resolved against ``root``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_root() -> Path:
+    """The project root: the working directory when it holds ``seeds/``, else the checkout."""
+    cwd = Path.cwd()
+    if (cwd / "seeds").is_dir():
+        return cwd
+    return Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
+
+    root: Path = Field(default_factory=_default_root, description="Project root; other paths are relative to it.")
+    seeds_dir: Path = Field(default=Path("seeds"), description="Folder of documents to index (searched recursively).")
+    index_dir: Path = Field(default=Path("index"), description="Where the Chroma store and the document store live.")
+    collection: str = Field(default="passages", description="Chroma collection name.")
+    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; unset = embedded store in index_dir.")
+
+    embedding_model: str | None = Field(default=None, description="sentence-transformers model folder; unset = the packaged all-MiniLM-L6-v2.")
+    embedding_batch_size: int = Field(default=32, ge=1, description="Texts per encode call while indexing.")
+
+    chunk_size: int = Field(default=400, ge=50, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(default=80, ge=0, description="Characters shared by neighbouring chunks.")
+
+    top_k: int = Field(default=5, ge=1, description="Passages kept after fusing dense and lexical retrieval.")
+    fetch_k: int = Field(default=20, ge=1, description="Candidates fetched from each retriever before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+
+    generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(
+        default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
+    )
+    abstain_threshold: float = Field(default=0.5, description="Support score below which the answer abstains.")
+    lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
+    missing_type_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
+    second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best.")
+
+    max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
+    max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")
+
+    def path(self, p: Path) -> Path:
+        """Resolve a settings path against the project root."""
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def seeds_path(self) -> Path:
+        return self.path(self.seeds_dir)
+
+    @property
+    def index_path(self) -> Path:
+        return self.path(self.index_dir)

@@ -1,0 +1,64 @@
+"""Incremental indexing: only what changed is embedded; deletions leave no orphans."""
+
+from assistant import Assistant, Settings
+
+
+class CountingEmbedder:
+    """Wraps the real embedder and counts what it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.embedded = inner, inner.name, 0
+
+    def embed_documents(self, texts):
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_incremental_index(fresh_project, embedder):
+    counting = CountingEmbedder(embedder)
+    assistant = Assistant(Settings(root=fresh_project), embedder=counting)
+    seeds = fresh_project / "seeds"
+
+    first = assistant.index()
+    assert first.added == ["seeds/000_74b09fb6327d5bb6.txt"] and counting.embedded > 0
+
+    counting.embedded = 0
+    second = assistant.index()
+    assert counting.embedded == 0
+    assert second.kept == ["seeds/000_74b09fb6327d5bb6.txt"] and not second.changed
+
+    (seeds / "new.md").write_text("The lighthouse keeper counted 412 gulls on Tuesday.", encoding="utf-8")
+    seed = seeds / "000_74b09fb6327d5bb6.txt"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("$725 million", "$999 million"), encoding="utf-8")
+    third = assistant.index()
+    assert third.added == ["seeds/new.md"]
+    assert third.replaced == ["seeds/000_74b09fb6327d5bb6.txt"]
+    answer = assistant.ask("How large was the military aid package the U.S. approved on Monday?")
+    assert "$999 million" in answer.answer
+    assert "412 gulls" in assistant.ask("How many gulls did the lighthouse keeper count?").answer
+
+    (seeds / "new.md").unlink()
+    fourth = assistant.index()
+    assert fourth.removed == ["seeds/new.md"]
+    assert assistant.store.sources() == {"seeds/000_74b09fb6327d5bb6.txt"}
+    assert assistant.store.count() == assistant.docstore.counts()[1]
+    assert assistant.ask("How many gulls did the lighthouse keeper count?").abstained
+
+
+def test_unreadable_file_is_reported_and_skipped(fresh_project, embedder):
+    (fresh_project / "seeds" / "broken.txt").write_bytes(b"\xff\xfe\xfa not utf-8")
+    assistant = Assistant(Settings(root=fresh_project), embedder=embedder)
+    report = assistant.index()
+    assert [p.source for p in report.problems] == ["seeds/broken.txt"]
+    assert "UTF-8" in report.problems[0].reason
+    assert report.added == ["seeds/000_74b09fb6327d5bb6.txt"]
+
+
+def test_ask_builds_a_missing_index(fresh_project, embedder):
+    assistant = Assistant(Settings(root=fresh_project), embedder=embedder)
+    assert assistant.status().built_at is None
+    assert "20 percent" in assistant.ask("How much of Ukraine do Russian forces control?").answer
+    assert assistant.status().documents == 1
