@@ -29,7 +29,9 @@ class SentenceTransformerEmbedder(Embeddings):
 
     def __init__(self, model_path: str | None = None, batch_size: int = 32):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars would garble CLI output
         self.model_path = model_path or packaged_model_path()
         self.batch_size = batch_size
         self._model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)

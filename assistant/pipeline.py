@@ -94,9 +94,9 @@ class Assistant:
             return report
 
     def ask(self, question: str, history=None) -> Answer:
-        started = time.perf_counter()
         question = self.check_question(question)
-        retriever = self._ensure_retriever()
+        retriever = self._ensure_retriever()  # one-time loading is not part of a question's latency
+        started = time.perf_counter()
         query = standalone_query(question, history)
         passages = retriever.retrieve(query, self.settings.top_k)
         answer = self.generator.generate(question, passages, retriever.corpus)
