@@ -9,6 +9,7 @@ whether it holds the kind of thing asked for (a number for "how many", a time fo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from .lexical import matches, normalize, tokens
@@ -46,6 +47,51 @@ def wants_type(question: str) -> re.Pattern | None:
     return None
 
 
+_ENTITY = re.compile(r"(?<!^)(?<![.?!:] )(?<![.?!:]\n)\b([A-Z][\w’'-]+|\d[\d.,]*)")
+_FOCUS = [
+    re.compile(r"\bhow (?:many|much) ([a-z]+)"),
+    re.compile(r"\b(?:what|who|which)(?:'s| is| was| are| were) (?:the |an? )?([a-z]+) (?:of|for|in)\b"),
+    re.compile(r"'s ([a-z]+)(?: [a-z]+)?\s*\??$"),
+]
+_NOT_FOCUS = {"did", "does", "do", "is", "was", "are", "were", "has", "have", "had", "will", "would", "can", "could", "more", "less", "longer", "time", "name", "role", "position", "view", "stance"}
+
+
+def entity_terms(question: str) -> set[str]:
+    """Names and numbers in the question (capitalised words past its start, digits)."""
+    return {t for word in _ENTITY.findall(question) for t in tokens(word)}
+
+
+def focus_terms(question: str) -> set[str]:
+    """The thing asked about: 'how many <tanks>', 'the <population> of', "Kellogg's <age>"."""
+    q = normalize(question)
+    found = set()
+    for pattern in _FOCUS:
+        for word in pattern.findall(q):
+            if word not in _NOT_FOCUS:
+                found.update(tokens(word))
+    return found
+
+
+@dataclass
+class Evidence:
+    """Why a sentence might answer the question: the features support is computed from."""
+
+    source: str
+    start: int
+    end: int
+    coverage: float  # rarity-weighted share of the question's words found in the sentence
+    dense: float  # embedding similarity of the question and the sentence's chunk
+    has_type: bool  # holds a number/time when the question asks for one
+    missing_entities: int  # names and numbers of the question absent from the sentence
+    missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
+
+    def support(self, s: Settings) -> float:
+        score = s.lexical_weight * self.coverage + (1 - s.lexical_weight) * self.dense
+        if not self.has_type:
+            score *= s.missing_type_penalty
+        return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus
+
+
 class ExtractiveGenerator:
     """Quotes the best-supported sentence(s); abstains when the best support is too weak."""
 
@@ -54,30 +100,43 @@ class ExtractiveGenerator:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def score_sentences(self, question: str, passages: list[Passage], corpus: Corpus) -> list[tuple[float, str, int, int]]:
-        """(support, source, start, end) for every sentence of the passages, best first."""
+    def evidence(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+        """Features of every sentence of the passages (each sentence once, best passage kept)."""
         terms = set(tokens(question))
         if not terms:
             return []
         weights = {t: corpus.idf(t) for t in terms}
         total = sum(weights.values())
+        entities = entity_terms(question) & terms
+        focus = focus_terms(question) & terms
         needed = wants_type(question)
-        lexical_weight = self.settings.lexical_weight
-        best: dict[tuple[str, int], tuple[float, str, int, int]] = {}
+        found: dict[tuple[str, int], Evidence] = {}
         for passage in passages:
             chunk = passage.chunk
             text = corpus.texts.get(chunk.source, "")
             for start, end in corpus.sentences_in(chunk):
+                key = (chunk.source, start)
+                if key in found and found[key].dense >= passage.dense:
+                    continue
                 sentence = text[start:end]
                 vocabulary = set(tokens(sentence))
-                coverage = sum(w for t, w in weights.items() if matches(t, vocabulary)) / total
-                support = lexical_weight * coverage + (1 - lexical_weight) * passage.dense
-                if needed is not None and not needed.search(normalize(sentence)):
-                    support *= self.settings.missing_type_penalty
-                key = (chunk.source, start)
-                if key not in best or best[key][0] < support:
-                    best[key] = (support, chunk.source, start, end)
-        return sorted(best.values(), key=lambda item: (-item[0], item[1], item[2]))
+                present = {t for t in terms if matches(t, vocabulary)}
+                found[key] = Evidence(
+                    source=chunk.source,
+                    start=start,
+                    end=end,
+                    coverage=sum(weights[t] for t in present) / total,
+                    dense=passage.dense,
+                    has_type=needed is None or bool(needed.search(normalize(sentence))),
+                    missing_entities=len(entities - present),
+                    missing_focus=len(focus - present),
+                )
+        return list(found.values())
+
+    def score_sentences(self, question: str, passages: list[Passage], corpus: Corpus) -> list[tuple[float, str, int, int]]:
+        """(support, source, start, end) for every sentence of the passages, best first."""
+        scored = [(e.support(self.settings), e.source, e.start, e.end) for e in self.evidence(question, passages, corpus)]
+        return sorted(scored, key=lambda item: (-item[0], item[1], item[2]))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         ranked = self.score_sentences(question, passages, corpus)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from functools import lru_cache
+from os.path import commonprefix
+
+import snowballstemmer
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being
@@ -24,6 +29,8 @@ _NUMBER_WORDS = {
     "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
     "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100",
 }
+_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
 
 
@@ -33,14 +40,13 @@ def normalize(text: str) -> str:
     return text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'approved'/'approve' and 'talks'/'talk'."""
+    """Snowball (Porter 2) stem: 'approved'/'approve', 'negotiations'/'negotiate' meet."""
     if word.isdigit() or len(word) <= 3:
         return word
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: -len(suffix)] + keep
-    return word
+    with _STEMMER_LOCK:  # a Snowball stemmer object keeps state while it works
+        return _STEMMER.stemWord(word)
 
 
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
@@ -55,10 +61,19 @@ def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
 
 
 def matches(term: str, vocabulary: set[str]) -> bool:
-    """A term is present when it or a word sharing its first five letters is ('russia'/'russian')."""
+    """A term is present when a word shares its stem, or most of a long prefix with it.
+
+    The prefix rule joins derived forms the stemmer keeps apart: 'russia'/'russian',
+    'percentag'/'percent', 'invad'/'invas'.
+    """
     if term in vocabulary:
         return True
-    if len(term) < 5 or term.isdigit():
+    if len(term) < 5 or term[0].isdigit():
         return False
-    head = term[:5]
-    return any(w.startswith(head) and (w.startswith(term) or term.startswith(w)) for w in vocabulary if len(w) >= 5)
+    for word in vocabulary:
+        if len(word) < 5 or word[:4] != term[:4]:
+            continue
+        shared = len(commonprefix((word, term)))
+        if shared >= 0.75 * min(len(word), len(term)):
+            return True
+    return False

@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(default=None, description="sentence-transformers model folder; unset = the packaged all-MiniLM-L6-v2.")
     embedding_batch_size: int = Field(default=32, ge=1, description="Texts per encode call while indexing.")
 
-    chunk_size: int = Field(default=400, ge=50, description="Target chunk length in characters.")
-    chunk_overlap: int = Field(default=80, ge=0, description="Characters shared by neighbouring chunks.")
+    chunk_size: int = Field(default=250, ge=50, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(default=60, ge=0, description="Characters shared by neighbouring chunks.")
 
     top_k: int = Field(default=5, ge=1, description="Passages kept after fusing dense and lexical retrieval.")
     fetch_k: int = Field(default=20, ge=1, description="Candidates fetched from each retriever before fusion.")
@@ -44,9 +44,11 @@ class Settings(BaseSettings):
     generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(
         default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
     )
-    abstain_threshold: float = Field(default=0.5, description="Support score below which the answer abstains.")
+    abstain_threshold: float = Field(default=0.40, description="Support score below which the answer abstains.")
     lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
-    missing_type_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    missing_type_penalty: float = Field(default=0.8, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    missing_entity_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
+    missing_focus_penalty: float = Field(default=0.5, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best.")
 
