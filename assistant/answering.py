@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from .lexical import matches, normalize, tokens
 from .retrieval import Corpus
 from .settings import Settings
@@ -84,9 +86,11 @@ class Evidence:
     has_type: bool  # holds a number/time when the question asks for one
     missing_entities: int  # names and numbers of the question absent from the sentence
     missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
+    meaning: float | None = None  # coverage where absent words count by their closest word in meaning
 
     def support(self, s: Settings) -> float:
-        score = s.lexical_weight * self.coverage + (1 - s.lexical_weight) * self.dense
+        coverage = self.coverage if self.meaning is None else self.meaning
+        score = s.lexical_weight * coverage + (1 - s.lexical_weight) * self.dense
         if not self.has_type:
             score *= s.missing_type_penalty
         return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus
@@ -97,8 +101,9 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
+        self.embedder = embedder  # needs word_vectors(); without it coverage stays purely lexical
 
     def evidence(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """Features of every sentence of the passages (each sentence once, best passage kept)."""
@@ -114,12 +119,16 @@ class ExtractiveGenerator:
         for passage in passages:
             chunk = passage.chunk
             text = corpus.texts.get(chunk.source, "")
+            previous_vocabulary: set[str] = set()
             for start, end in corpus.sentences_in(chunk):
+                sentence = text[start:end]
+                vocabulary = set(tokens(sentence))
+                # "His comments came after…": names from the sentence before count as present.
+                named = {t for t in entities if matches(t, vocabulary | previous_vocabulary)}
+                previous_vocabulary = vocabulary
                 key = (chunk.source, start)
                 if key in found and found[key].dense >= passage.dense:
                     continue
-                sentence = text[start:end]
-                vocabulary = set(tokens(sentence))
                 present = {t for t in terms if matches(t, vocabulary)}
                 found[key] = Evidence(
                     source=chunk.source,
@@ -128,14 +137,48 @@ class ExtractiveGenerator:
                     coverage=sum(weights[t] for t in present) / total,
                     dense=passage.dense,
                     has_type=needed is None or bool(needed.search(normalize(sentence))),
-                    missing_entities=len(entities - present),
+                    missing_entities=len(entities - named),
                     missing_focus=len(focus - present),
                 )
         return list(found.values())
 
+    def weigh_meaning(self, question: str, candidates: list[Evidence], corpus: Corpus) -> None:
+        """Set ``meaning`` on the candidates: each question word counts by its best match in the
+        sentence, 1 for the same word, else the cosine of their contextual vectors (never below 0).
+
+        A paraphrase ("hold" for "control") keeps most of its weight; a question about something
+        the sentence never touches ("age", "born") does not.
+        """
+        if not candidates or not hasattr(self.embedder, "word_vectors"):
+            return
+        texts = [corpus.texts[e.source][e.start:e.end] for e in candidates]
+        question_words, *sentence_words = self.embedder.word_vectors([question, *texts])
+        asked: dict[str, tuple[float, np.ndarray]] = {}
+        for word, vector in zip(question_words.words, question_words.vectors):
+            for term in tokens(word)[:1]:
+                if len(term) > 1 and term not in asked:
+                    asked[term] = (corpus.idf(term), vector)
+        total = sum(weight for weight, _ in asked.values())
+        if not total:
+            return
+        for evidence, words in zip(candidates, sentence_words):
+            vocabulary = {t for w in words.words for t in tokens(w)}
+            score = 0.0
+            for term, (weight, vector) in asked.items():
+                if matches(term, vocabulary):
+                    score += weight
+                elif len(words.words):
+                    score += weight * max(0.0, float(np.max(words.vectors @ vector)))
+            evidence.meaning = score / total
+
     def score_sentences(self, question: str, passages: list[Passage], corpus: Corpus) -> list[tuple[float, str, int, int]]:
-        """(support, source, start, end) for every sentence of the passages, best first."""
-        scored = [(e.support(self.settings), e.source, e.start, e.end) for e in self.evidence(question, passages, corpus)]
+        """(support, source, start, end) for every sentence of the passages, best first.
+
+        All sentences are ranked lexically; the leaders are then re-weighed by meaning.
+        """
+        found = sorted(self.evidence(question, passages, corpus), key=lambda e: -e.support(self.settings))
+        self.weigh_meaning(question, found[: self.settings.rerank_sentences], corpus)
+        scored = [(e.support(self.settings), e.source, e.start, e.end) for e in found]
         return sorted(scored, key=lambda item: (-item[0], item[1], item[2]))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:

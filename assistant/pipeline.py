@@ -29,10 +29,10 @@ class IndexStatus:
     location: str
 
 
-def make_generator(settings: Settings) -> Generator:
+def make_generator(settings: Settings, embedder=None) -> Generator:
     """The answer generator named by ``settings.generator``."""
     if settings.generator == "extractive":
-        return ExtractiveGenerator(settings)
+        return ExtractiveGenerator(settings, embedder)
     raise ValueError(f"generator {settings.generator!r} is not available in this build")
 
 
@@ -46,7 +46,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, *, embedder=None, generator: Generator | None = None, client=None):
         self.settings = settings or Settings()
         self._embedder = embedder
-        self.generator = generator or make_generator(self.settings)
+        self._generator = generator
         self._client = client
         self._store: VectorStore | None = None
         self._docstore: DocStore | None = None
@@ -61,6 +61,12 @@ class Assistant:
 
             self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
         return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = make_generator(self.settings, self.embedder)
+        return self._generator
 
     @property
     def docstore(self) -> DocStore:

@@ -44,11 +44,12 @@ class Settings(BaseSettings):
     generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(
         default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
     )
-    abstain_threshold: float = Field(default=0.40, description="Support score below which the answer abstains.")
-    lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
-    missing_type_penalty: float = Field(default=0.8, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
-    missing_entity_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
-    missing_focus_penalty: float = Field(default=0.5, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
+    abstain_threshold: float = Field(default=0.58, description="Support score below which the answer abstains.")
+    lexical_weight: float = Field(default=0.7, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
+    missing_type_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    missing_entity_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
+    missing_focus_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
+    rerank_sentences: int = Field(default=4, ge=0, description="Best sentences re-weighed by word meaning (costs one encoder pass over them).")
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best.")
 
