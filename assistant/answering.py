@@ -21,8 +21,11 @@ from .types import Answer, Passage, Quote
 
 NOT_FOUND = "The documents do not answer this question."
 
-_NUMBER_Q = re.compile(r"\b(how (many|much|large|big|long|far|old)|what (share|percentage|percent|proportion|number|amount|sum|fraction|portion))\b")
-_TIME_Q = re.compile(r"\b(when|what (year|month|day|date|time))\b")
+_NUMBER_Q = re.compile(
+    r"\b(how (many|much|large|big|far|old|high)|(what|which) (share|percentage|percent|proportion|number|amount|sum|fraction|portion)"
+    r"|in (kilometres|kilometers|km|miles|metres|meters|dollars|euros|percent|tons|tonnes))\b"
+)
+_TIME_Q = re.compile(r"\b(when|(what|which) (year|month|day|date|time|week|decade|century)|how long ago)\b")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|third|quarter|fifth|dozen)\b")
 _TIME = re.compile(
     r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
@@ -86,6 +89,7 @@ class Evidence:
     has_type: bool  # holds a number/time when the question asks for one
     missing_entities: int  # names and numbers of the question absent from the sentence
     missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
+    covered: frozenset[str] = frozenset()  # the question's words the sentence contains
     meaning: float | None = None  # coverage where absent words count by their closest word in meaning
 
     def support(self, s: Settings) -> float:
@@ -139,6 +143,7 @@ class ExtractiveGenerator:
                     has_type=needed is None or bool(needed.search(normalize(sentence))),
                     missing_entities=len(entities - named),
                     missing_focus=len(focus - present),
+                    covered=frozenset(present),
                 )
         return list(found.values())
 
@@ -171,31 +176,40 @@ class ExtractiveGenerator:
                     score += weight * max(0.0, float(np.max(words.vectors @ vector)))
             evidence.meaning = score / total
 
-    def score_sentences(self, question: str, passages: list[Passage], corpus: Corpus) -> list[tuple[float, str, int, int]]:
-        """(support, source, start, end) for every sentence of the passages, best first.
+    def rank(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+        """Every sentence of the passages, best supported first.
 
         All sentences are ranked lexically; the leaders are then re-weighed by meaning.
         """
         found = sorted(self.evidence(question, passages, corpus), key=lambda e: -e.support(self.settings))
         self.weigh_meaning(question, found[: self.settings.rerank_sentences], corpus)
-        scored = [(e.support(self.settings), e.source, e.start, e.end) for e in found]
-        return sorted(scored, key=lambda item: (-item[0], item[1], item[2]))
+        return sorted(found, key=lambda e: (-e.support(self.settings), e.source, e.start))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
-        ranked = self.score_sentences(question, passages, corpus)
-        top = ranked[0][0] if ranked else 0.0
-        if top < self.settings.abstain_threshold:
+        s = self.settings
+        ranked = self.rank(question, passages, corpus)
+        top = ranked[0].support(s) if ranked else 0.0
+        if top < s.abstain_threshold:
             return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name)
         chosen = [ranked[0]]
+        weights = {t: corpus.idf(t) for t in tokens(question)}
+        total = sum(weights.values()) or 1.0
         for candidate in ranked[1:]:
-            if len(chosen) >= self.settings.max_quotes:
+            if len(chosen) >= s.max_quotes:
                 break
-            if candidate[0] >= max(self.settings.abstain_threshold, self.settings.second_quote_ratio * top):
+            support = candidate.support(s)
+            known = frozenset().union(*(c.covered for c in chosen))
+            adds = sum(weights.get(t, 0.0) for t in candidate.covered - known) / total
+            # A second sentence is quoted when it is nearly as good, or when it answers a part of
+            # the question ("…, and how large was the aid?") that the first one does not touch.
+            if support >= max(s.abstain_threshold, s.second_quote_ratio * top) or (
+                adds >= s.second_quote_gain and support >= s.second_quote_floor * s.abstain_threshold
+            ):
                 chosen.append(candidate)
-        chosen.sort(key=lambda item: (item[1], item[2]))  # reading order
+        chosen.sort(key=lambda e: (e.source, e.start))  # reading order
         quotes = [
-            Quote(text=corpus.texts[source][start:end], source=source, start=start, end=end, score=round(score, 4))
-            for score, source, start, end in chosen
+            Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(s), 4))
+            for e in chosen
         ]
         return Answer(
             question=question,

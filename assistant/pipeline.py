@@ -87,7 +87,7 @@ class Assistant:
                 if self.docstore.get_meta("built_at") is None:
                     self.index()
                 corpus = Corpus.load(self.docstore)
-                self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.rrf_k)
+                self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
             return self._retriever
 
     # --- the API ---------------------------------------------------------------------------

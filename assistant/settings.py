@@ -37,21 +37,23 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=250, ge=50, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=60, ge=0, description="Characters shared by neighbouring chunks.")
 
-    top_k: int = Field(default=5, ge=1, description="Passages kept after fusing dense and lexical retrieval.")
+    top_k: int = Field(default=6, ge=1, description="Passages kept after fusing dense and lexical retrieval.")
     fetch_k: int = Field(default=20, ge=1, description="Candidates fetched from each retriever before fusion.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(default=0.3, ge=0, description="Weight of the BM25 score (scaled to the best hit) added to the cosine similarity when fusing.")
 
     generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(
         default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
     )
-    abstain_threshold: float = Field(default=0.58, description="Support score below which the answer abstains.")
-    lexical_weight: float = Field(default=0.7, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
-    missing_type_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
-    missing_entity_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
-    missing_focus_penalty: float = Field(default=0.7, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
+    abstain_threshold: float = Field(default=0.52, description="Support score below which the answer abstains.")
+    lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
+    missing_type_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    missing_entity_penalty: float = Field(default=0.75, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
+    missing_focus_penalty: float = Field(default=0.8, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
     rerank_sentences: int = Field(default=4, ge=0, description="Best sentences re-weighed by word meaning (costs one encoder pass over them).")
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
-    second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best.")
+    second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
+    second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")
+    second_quote_floor: float = Field(default=0.8, description="…and its support is at least this share of the abstain threshold.")
 
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")

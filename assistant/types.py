@@ -38,7 +38,7 @@ class Passage:
     """A retrieved chunk with the evidence of why it was retrieved."""
 
     chunk: Chunk
-    score: float  # fused (reciprocal-rank) score
+    score: float  # fused dense + lexical score
     dense: float = 0.0  # cosine similarity to the query, 0 when only BM25 found it
     lexical: float = 0.0  # BM25 score, 0 when only the dense retriever found it
 
