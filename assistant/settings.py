@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best.")
 
+    evals_dir: Path = Field(default=Path("evals"), description="Eval cases (*.yaml), thresholds.toml, and reports/ written by `assistant eval`.")
+
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")
 
@@ -64,3 +66,7 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.path(self.index_dir)
+
+    @property
+    def evals_path(self) -> Path:
+        return self.path(self.evals_dir)
