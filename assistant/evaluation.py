@@ -583,7 +583,8 @@ def draw_chart(report: Report, path: Path, thresholds: Thresholds | None = None)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 1]})
     names = [m.name.replace("_", " ") for m in rates]
     values = [100 * (m.value or 0) for m in rates]
-    bars = left.barh(names, values, color="#4c72b0")
+    failing = {p.split(":")[0] for p in check(report, thresholds)} if thresholds else set()
+    bars = left.barh(names, values, color=["#dd8452" if m.name in failing else "#4c72b0" for m in rates])
     left.set_xlim(0, 105)
     left.invert_yaxis()
     left.set_xlabel("percent")
@@ -593,8 +594,9 @@ def draw_chart(report: Report, path: Path, thresholds: Thresholds | None = None)
             if metric.name in table:
                 y = bar.get_y()
                 left.plot([100 * table[metric.name]] * 2, [y, y + bar.get_height()], color="#c44e52", linewidth=2)
-    left.set_title("grounding (red: threshold)")
-    right.bar([m.name.replace("latency_", "").replace("_ms", "") for m in times], [m.value or 0 for m in times], color="#55a868")
+    left.set_title("grounding (red line: threshold, orange: outside it)")
+    right.bar([m.name.replace("latency_", "").replace("_ms", "") for m in times], [m.value or 0 for m in times],
+              color=["#dd8452" if m.name in failing else "#55a868" for m in times])
     if thresholds:
         for i, m in enumerate(times):
             if m.name in thresholds.maximum:
