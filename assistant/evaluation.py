@@ -424,7 +424,7 @@ def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], 
             answer = assistant.ask(case.question, history=turns or None)
             latency = (time.perf_counter() - started) * 1000
             results.append(score_case(case, answer, texts.get, latency))
-        except (QuestionError, ValueError) as exc:
+        except QuestionError as exc:
             results.append(error_result(case, str(exc)))
         if progress:
             progress(i + 1, len(cases))
