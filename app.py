@@ -69,6 +69,11 @@ def main() -> None:
         st.error(f"{exc}. Run `assistant index --rebuild` to rebuild it.")
         st.stop()
     sidebar(assistant)
+    if st.sidebar.radio("View", ["Chat", "Evals"], key="view") == "Evals":
+        from assistant.ui_evals import render_evals
+
+        render_evals(assistant)
+        return
 
     messages = st.session_state.setdefault("messages", [])
     for message in messages:

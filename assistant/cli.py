@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -176,6 +177,57 @@ def chat(ctx):
             click.echo(format_answer(_run(session.ask, question)) + "\n")
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
+
+
+@cli.command("eval")
+@click.option("--cases", "case_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Case file or folder of *.yaml files (repeatable). Default: the evals folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of the table.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to put the timestamped report folder in. Default: evals/reports.")
+@click.option("--check", is_flag=True, help="Exit non-zero when a metric is outside evals/thresholds.toml.")
+@click.option("--thresholds", "thresholds_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Thresholds file. Default: thresholds.toml in the evals folder.")
+@click.pass_context
+def eval_(ctx, case_paths, as_json, out, check, thresholds_path):
+    """Run the grounding eval cases and report facts, quotes, retrieval, abstention and latency.
+
+    \b
+    Writes report.json, report.md and chart.png to evals/reports/<UTC time>/.
+    Examples:
+      assistant eval
+      assistant eval --check          # fails, naming each metric below its threshold
+      assistant eval --cases evals/seed_article.yaml --json
+    """
+    from . import evaluation
+
+    settings = _settings(ctx)
+    try:
+        cases = evaluation.load_cases(list(case_paths) or [settings.evals_path])
+        default = settings.evals_path / "thresholds.toml"
+        path = thresholds_path or (default if default.is_file() else None)
+        thresholds = evaluation.Thresholds.load(path) if path else None
+    except evaluation.CaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check and thresholds is None:
+        raise click.ClickException(f"--check needs a thresholds file; {default} does not exist")
+    from .pipeline import Assistant
+
+    with click.progressbar(length=len(cases), label="asking", file=sys.stderr) as bar:
+        report = _run(evaluation.run, Assistant(settings), cases, progress=lambda done, _total: bar.update(done - bar.pos))
+    folder = evaluation.write_report(report, out or settings.evals_path / "reports", thresholds)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(evaluation.format_table(report, thresholds))
+    click.echo(f"report written to {folder}", err=True)
+    if check:
+        failures = evaluation.check(report, thresholds)
+        for failure in failures:
+            click.echo(f"eval check failed: {failure}", err=True)
+        if failures:
+            ctx.exit(1)
+        click.echo("eval check passed", err=True)
 
 
 def main() -> None:  # console-script entry point

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")
     second_quote_floor: float = Field(default=0.8, description="…and its support is at least this share of the abstain threshold.")
 
+    evals_dir: Path = Field(default=Path("evals"), description="Eval cases (*.yaml), thresholds.toml, and reports/ written by `assistant eval`.")
+
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")
 
@@ -69,3 +71,7 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.path(self.index_dir)
+
+    @property
+    def evals_path(self) -> Path:
+        return self.path(self.evals_dir)
