@@ -206,3 +206,34 @@ def test_missing_llamacpp_extra_is_named(settings, monkeypatch):
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if the extra were not installed
     with pytest.raises(GeneratorError, match=r"\[llamacpp\]"):
         make_llm_generator(settings.model_copy(update={"generator": "llamacpp"}))
+
+
+def _streaming_page():
+    """A page that streams one fake-model answer through assistant.ui_stream."""
+    import os
+
+    import streamlit as st
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant import Assistant, Settings
+    from assistant.llm import LLMGenerator
+    from assistant.ui_stream import show_notes, stream_answer
+
+    settings = Settings()
+    model = FakeListChatModel(responses=[os.environ["FAKE_REPLY"]])
+    assistant = Assistant(settings, generator=LLMGenerator(settings, model, "fake"))
+    answer = stream_answer(assistant, "What share of Ukraine's territory do Russian forces control?", [], str)
+    st.markdown(answer["answer"])
+    st.markdown(" | ".join(q["text"] for q in answer["quotes"]))
+    show_notes(answer, str)
+
+
+def test_streamlit_streams_then_shows_verified_quotes(assistant, project, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ASSISTANT_ROOT", str(project))
+    monkeypatch.setenv("FAKE_REPLY", f'ANSWER: About 20 percent.\nQUOTES:\n[1] "{TERRITORY}"\n[2] "Russia controls half of Ukraine"')
+    at = AppTest.from_function(_streaming_page, default_timeout=120).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["About 20 percent.", TERRITORY]
+    assert "1 quote from the model could not be found" in at.caption[0].value
