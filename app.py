@@ -13,7 +13,9 @@ import streamlit as st
 from assistant import Assistant, Settings
 from assistant.chat import Turn
 from assistant.docstore import BrokenIndex
+from assistant.llm import GeneratorError
 from assistant.pipeline import QuestionError
+from assistant.ui_stream import show_notes, stream_answer
 
 CONTEXT_CHARS = 300
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=&\"'])")
@@ -42,6 +44,7 @@ def render_answer(answer: dict, assistant: Assistant) -> None:
             st.markdown(f"…{escape(before)}**{escape(quote['text'])}**{escape(after)}…")
     if not answer["abstained"]:
         st.caption(f"{answer['generator']} · {answer['latency_ms']:.0f} ms")
+    show_notes(answer, escape)
 
 
 def sidebar(assistant: Assistant) -> None:
@@ -68,6 +71,9 @@ def main() -> None:
     except BrokenIndex as exc:
         st.error(f"{exc}. Run `assistant index --rebuild` to rebuild it.")
         st.stop()
+    except GeneratorError as exc:
+        st.error(escape(str(exc)))
+        st.stop()
     sidebar(assistant)
     if st.sidebar.radio("View", ["Chat", "Evals"], key="view") == "Evals":
         from assistant.ui_evals import render_evals
@@ -91,8 +97,11 @@ def main() -> None:
     history = [Turn(m["content"], messages[i + 1]["answer"]["answer"]) for i, m in enumerate(messages[:-1]) if m["role"] == "user"]
     with st.chat_message("assistant"):
         try:
-            answer = assistant.ask(question, history=history).to_dict()
-        except QuestionError as exc:
+            if assistant.settings.generator == "extractive":
+                answer = assistant.ask(question, history=history).to_dict()
+            else:
+                answer = stream_answer(assistant, question, history, escape)
+        except (QuestionError, GeneratorError) as exc:
             st.warning(str(exc))
             return
         render_answer(answer, assistant)

@@ -20,21 +20,26 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _assistant(ctx: click.Context):
+    from .llm import GeneratorError
     from .pipeline import Assistant
 
-    return Assistant(_settings(ctx))
+    try:
+        return Assistant(_settings(ctx))
+    except GeneratorError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
     from .docstore import BrokenIndex
+    from .llm import GeneratorError
     from .pipeline import QuestionError
 
     try:
         return fn(*args, **kwargs)
     except BrokenIndex as exc:
         raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
-    except QuestionError as exc:
+    except (QuestionError, GeneratorError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -47,6 +52,9 @@ def _run(fn, *args, **kwargs):
 @click.option("--chunk-size", type=int, help="Chunk length in characters (ASSISTANT_CHUNK_SIZE).")
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in characters (ASSISTANT_CHUNK_OVERLAP).")
 @click.option("--generator", help="Answer generator: extractive, ollama, openai, llamacpp (ASSISTANT_GENERATOR).")
+@click.option("--llm-model", help="Model name for the ollama/openai generators (ASSISTANT_LLM_MODEL).")
+@click.option("--llm-base-url", help="LLM server URL, e.g. http://127.0.0.1:8000/v1 (ASSISTANT_LLM_BASE_URL).")
+@click.option("--llm-fallback", type=click.Choice(["extractive", "abstain"]), help="When LLM quotes fail verification or the server fails (ASSISTANT_LLM_FALLBACK).")
 def cli(**_options):
     """Ask questions about the documents in seeds/ and get answers quoted verbatim from them.
 
@@ -77,6 +85,8 @@ def ask(ctx, question, as_json):
         _answer_lines(assistant, sys.stdin)
         return
     answer = _run(assistant.ask, question)
+    if answer.notice and not as_json:
+        click.echo(f"note: {answer.notice}", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -85,6 +95,7 @@ def ask(ctx, question, as_json):
 
 def _answer_lines(assistant, lines) -> None:
     from .docstore import BrokenIndex
+    from .llm import GeneratorError
     from .pipeline import QuestionError
 
     for line in lines:
@@ -101,7 +112,7 @@ def _answer_lines(assistant, lines) -> None:
                 continue
         try:
             result = assistant.ask(question, history=history).to_dict()
-        except (QuestionError, ValueError) as exc:
+        except (QuestionError, GeneratorError, ValueError) as exc:
             result = {"question": question, "error": str(exc)}
         except BrokenIndex as exc:
             raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
@@ -113,7 +124,8 @@ def format_answer(answer) -> str:
     lines = [answer.answer]
     for i, quote in enumerate(answer.quotes, 1):
         lines.append(f"\n  [{i}] “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]")
-    lines.append(f"\n({answer.latency_ms:.0f} ms, {answer.generator})")
+    dropped = f", {answer.dropped_quotes} unverifiable quotes dropped" if answer.dropped_quotes else ""
+    lines.append(f"\n({answer.latency_ms:.0f} ms, {answer.generator}{dropped})")
     return "\n".join(lines)
 
 
@@ -174,7 +186,10 @@ def chat(ctx):
         if question.strip().lower() in {"exit", "quit", ":q"}:
             return
         try:
-            click.echo(format_answer(_run(session.ask, question)) + "\n")
+            answer = _run(session.ask, question)
+            if answer.notice:
+                click.echo(f"note: {answer.notice}", err=True)
+            click.echo(format_answer(answer) + "\n")
         except click.ClickException as exc:
             click.echo(f"error: {exc.message}", err=True)
 

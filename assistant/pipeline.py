@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -33,7 +34,9 @@ def make_generator(settings: Settings, embedder=None) -> Generator:
     """The answer generator named by ``settings.generator``."""
     if settings.generator == "extractive":
         return ExtractiveGenerator(settings, embedder)
-    raise ValueError(f"generator {settings.generator!r} is not available in this build")
+    from .llm import make_llm_generator
+
+    return make_llm_generator(settings, embedder)
 
 
 class Assistant:
@@ -103,9 +106,45 @@ class Assistant:
         question = self.check_question(question)
         retriever = self._ensure_retriever()  # one-time loading is not part of a question's latency
         started = time.perf_counter()
-        query = standalone_query(question, history)
+        query, asked = self._standalone(question, history)
         passages = retriever.retrieve(query, self.settings.top_k)
-        answer = self.generator.generate(question, passages, retriever.corpus)
+        answer = self.generator.generate(asked, passages, retriever.corpus)
+        return self._stamp(answer, question, query, started)
+
+    def ask_stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, but yields the answer text in pieces as it is written, then the Answer.
+
+        The final Answer is the verified one: its text may differ from the pieces (an LLM answer
+        whose quotes were all dropped falls back or abstains), so show it in their place.
+        """
+        question = self.check_question(question)
+        retriever = self._ensure_retriever()
+        started = time.perf_counter()
+        query, asked = self._standalone(question, history)
+        passages = retriever.retrieve(query, self.settings.top_k)
+        stream = getattr(self.generator, "stream", None)
+        if stream is None:
+            answer = self.generator.generate(asked, passages, retriever.corpus)
+            yield answer.answer
+        else:
+            for answer in stream(asked, passages, retriever.corpus):
+                if isinstance(answer, str):
+                    yield answer
+        yield self._stamp(answer, question, query, started)
+
+    def _standalone(self, question: str, history) -> tuple[str, str]:
+        """(retrieval query, question for the generator). An LLM rewrites a follow-up into a
+        standalone question; the extractive answerer carries the previous question along for
+        retrieval and judges support on the question's own words."""
+        rewrite = getattr(self.generator, "rewrite", None)
+        if rewrite is not None and history:
+            standalone = rewrite(question, history)
+            return standalone, standalone
+        return standalone_query(question, history), question
+
+    @staticmethod
+    def _stamp(answer: Answer, question: str, query: str, started: float) -> Answer:
+        answer.question = question
         answer.query = query
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer

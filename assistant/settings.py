@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(
         default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
     )
+    llm_model: str | None = Field(default=None, description="Model name the LLM server knows (ollama: e.g. llama3.2; openai-compatible: the served model's name).")
+    llm_base_url: str | None = Field(default=None, description="LLM server URL; unset = http://127.0.0.1:11434 for ollama, http://127.0.0.1:8000/v1 for openai-compatible servers.")
+    llm_api_key: str = Field(default="not-needed", description="API key for openai-compatible servers; local servers (vLLM, llama.cpp, LM Studio) accept any value.")
+    llm_temperature: float = Field(default=0.0, ge=0, description="Sampling temperature; 0 keeps answers repeatable.")
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM server before giving up.")
+    llm_max_retries: int = Field(default=1, ge=0, description="Retries of a failed LLM request (openai-compatible servers).")
+    llm_max_tokens: int = Field(default=512, ge=16, description="Most tokens the LLM may write per answer.")
+    llm_model_path: Path | None = Field(default=None, description="GGUF model file for the llamacpp generator (needs the [llamacpp] extra).")
+    llm_context_tokens: int = Field(default=4096, ge=512, description="Context window the llamacpp generator allocates.")
+    llm_fallback: Literal["extractive", "abstain"] = Field(
+        default="extractive",
+        description="When no LLM quote survives verification or the server fails: answer extractively, or abstain (a server failure is then an error).",
+    )
+    llm_min_quote_chars: int = Field(default=8, ge=1, description="LLM quotes shorter than this are dropped: too short to show what supports the answer.")
     abstain_threshold: float = Field(default=0.52, description="Support score below which the answer abstains.")
     lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
     missing_type_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")

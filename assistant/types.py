@@ -66,6 +66,7 @@ class Answer:
     dropped_quotes: int = 0
     support: float = 0.0  # the evidence score abstention was decided on
     query: str = ""  # the retrieval query, after follow-up rewriting
+    notice: str = ""  # one line on what went wrong and what was done instead (an LLM fallback)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json``."""
@@ -78,4 +79,13 @@ class Answer:
             "generator": self.generator,
             "dropped_quotes": self.dropped_quotes,
             "support": round(self.support, 4),
+            **({"notice": self.notice} if self.notice else {}),
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A quote as a language model gave it, unverified: ``passage`` is the 1-based number it cited."""
+
+    passage: int
+    text: str

@@ -1,0 +1,326 @@
+"""LLM answers behind the same ``Generator`` interface as the extractive answerer.
+
+The model writes an answer and quotes with passage numbers (LCEL chain: number the passages →
+prompt → chat model → text → parse). Its quotes are claims, not evidence: each is looked up in
+the retrieved passages (``quotes.verify_claims``) and only what is found there, at exact
+offsets, reaches the reader. When nothing survives, or the server fails, ``llm_fallback``
+decides between the extractive answer and an abstention.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnablePassthrough
+from pydantic import PrivateAttr
+
+from .answering import NOT_FOUND, ExtractiveGenerator
+from .chat import as_turns, standalone_query
+from .prompts import ANSWER_LABEL, HISTORY_ANSWER_CHARS, ANSWER_PROMPT, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REWRITE_PROMPT
+from .quotes import verify_claims
+from .retrieval import Corpus
+from .settings import Settings
+from .types import Answer, Claim, Passage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "http://127.0.0.1:8000/v1"}
+
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?\[(?:passage[ \t]*)?(\d+)\][ \t]*[:\-–—]?[ \t]*(\S.*?)[ \t]*$", re.I | re.M)
+_QUOTES_MARK = re.compile(r"^[ \t*#]*" + QUOTES_LABEL[:-1] + r"[ \t*]*:", re.I | re.M)
+_ANSWER_MARK = re.compile(r"^\s*[*#]*\s*" + ANSWER_LABEL[:-1] + r"\s*\**\s*:\s*\**\s*", re.I)
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_PAIRS = {'"': '"', "“": "”", "'": "'", "‘": "’", "«": "»"}
+
+
+class GeneratorError(RuntimeError):
+    """A generator that cannot answer (server down, extra missing); the message says why, in one line."""
+
+
+@dataclass
+class Reply:
+    """A model's reply, parsed: the answer text and the quotes it claims."""
+
+    answer: str
+    claims: list[Claim] = field(default_factory=list)
+    not_found: bool = False
+
+
+def number_passages(passages: list[Passage]) -> str:
+    """The passages as numbered, fenced blocks; a closing tag inside a passage cannot end the fence."""
+    return "\n\n".join(
+        PASSAGE.format(number=i, source=p.chunk.source, text=re.sub(r"</?passage", lambda m: m.group(0).replace("<", "‹"), p.chunk.text, flags=re.I))
+        for i, p in enumerate(passages, 1)
+    )
+
+
+def answer_chain(model: BaseChatModel) -> Runnable:
+    """{"question", "passages"} → the model's reply text: number the passages → prompt → model."""
+    return RunnablePassthrough.assign(context=lambda x: number_passages(x["passages"])) | ANSWER_PROMPT | model | StrOutputParser()
+
+
+def rewrite_chain(model: BaseChatModel) -> Runnable:
+    """{"question", "history"} → a standalone question."""
+    return REWRITE_PROMPT | model | StrOutputParser()
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and _PAIRS.get(text[0]) == text[-1]:
+        return text[1:-1].strip()
+    if text[:1] in _PAIRS and _PAIRS[text[0]] not in text[1:]:
+        return text[1:].strip()  # an opening mark whose closing one the model forgot
+    return text
+
+
+def answer_part(reply: str, final: bool = True) -> str:
+    """The answer text of a reply, without its label and quote lines.
+
+    While streaming (``final=False``) a trailing line that may still become the quotes label or
+    a quote line is held back, so the reader never sees a half-written marker.
+    """
+    cut = len(reply)
+    for pattern in (_QUOTES_MARK, _QUOTE_LINE):
+        match = pattern.search(reply)
+        if match:
+            cut = min(cut, match.start())
+    body = reply[:cut]
+    if not final:
+        head, newline, tail = body.rpartition("\n")
+        stub = tail.strip(" \t*#-•").lower()
+        if newline and (not stub or stub.startswith("[") or QUOTES_LABEL.lower().startswith(stub)):
+            body = head
+        if ANSWER_LABEL.lower().startswith(body.strip(" \t\n*#").lower()):
+            return ""  # the label itself is still arriving
+    return _ANSWER_MARK.sub("", body, count=1).strip()
+
+
+def parse_reply(reply: str) -> Reply:
+    """Answer text and ``[n] "quote"`` claims from a reply in the prompt's format (tolerantly)."""
+    claims = []
+    lines = reply.splitlines()
+    for i, line in enumerate(lines):
+        match = _QUOTE_LINE.match(line)
+        if not match:
+            continue
+        text = match.group(2)
+        closing = _PAIRS.get(text[0])
+        # A quote the model wrapped over several lines runs on to its closing mark.
+        for more in lines[i + 1:] if closing and closing not in text[1:] else []:
+            if _QUOTE_LINE.match(more):
+                break
+            text += "\n" + more
+            if closing in more:
+                break
+        claims.append(Claim(int(match.group(1)), _unquote(text)))
+    claims = [c for c in claims if c.text]
+    answer = _CITATION.sub("", answer_part(reply)).strip()
+    not_found = not claims and answer.upper().strip(" .!").startswith(NOT_FOUND_REPLY)
+    return Reply(answer=answer, claims=claims, not_found=not_found)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+class LLMGenerator:
+    """Answers with a chat model; every quote it shows was found verbatim in the passages."""
+
+    def __init__(self, settings: Settings, model: BaseChatModel, name: str, where: str = "", embedder=None):
+        self.settings = settings
+        self.name = name
+        self.where = where  # the server or file, named in error messages
+        self.chain = answer_chain(model)
+        self.rewriter = rewrite_chain(model)
+        self.fallback = ExtractiveGenerator(settings, embedder)
+
+    # --- the Generator interface -------------------------------------------------------------
+    def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
+        if not passages:
+            return self._abstain(question, passages)
+        try:
+            reply = self.chain.invoke({"question": question, "passages": passages})
+        except Exception as exc:  # any failure of the server or client: reported in one line
+            return self._failed(question, passages, corpus, exc)
+        return self.finish(question, reply, passages, corpus)
+
+    def stream(self, question: str, passages: list[Passage], corpus: Corpus) -> Iterator[str | Answer]:
+        """The answer text piece by piece as the model writes it, then the verified Answer."""
+        if not passages:
+            yield self._abstain(question, passages)
+            return
+        reply, shown = "", ""
+        try:
+            for piece in self.chain.stream({"question": question, "passages": passages}):
+                reply += piece
+                visible = answer_part(reply, final=False)
+                if len(visible) > len(shown) and visible.startswith(shown):
+                    yield visible[len(shown):]
+                    shown = visible
+        except Exception as exc:
+            yield self._failed(question, passages, corpus, exc)
+            return
+        yield self.finish(question, reply, passages, corpus)
+
+    def rewrite(self, question: str, history) -> str:
+        """A follow-up made standalone by the model; the extractive rule when the model fails."""
+        turns = as_turns(history)
+        if not turns:
+            return question
+        conversation = "\n".join(
+            f"User: {t.question}" + (f"\nAssistant: {t.answer[:HISTORY_ANSWER_CHARS]}" if t.answer else "") for t in turns
+        )
+        try:
+            text = self.rewriter.invoke({"question": question, "history": conversation})
+        except Exception as exc:
+            log.warning("question rewrite failed (%s); using the previous question as context", _one_line(exc))
+            return standalone_query(question, history)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        rewritten = _unquote(re.sub(r"^(standalone|rewritten)?\s*question\s*:\s*", "", lines[0], flags=re.I)) if lines else ""
+        if not rewritten or len(rewritten) > 3 * len(question) + 200:
+            return standalone_query(question, history)
+        return rewritten
+
+    # --- turning a reply into an Answer ------------------------------------------------------
+    def finish(self, question: str, reply: str, passages: list[Passage], corpus: Corpus) -> Answer:
+        """Verify the reply's quotes; an answer with none left falls back or abstains."""
+        parsed = parse_reply(reply)
+        quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm_min_quote_chars)
+        if quotes:
+            return Answer(
+                question=question,
+                answer=parsed.answer or " ".join(q.text for q in quotes),
+                abstained=False,
+                quotes=quotes,
+                passages=passages,
+                generator=self.name,
+                dropped_quotes=dropped,
+            )
+        if parsed.not_found:
+            return self._abstain(question, passages)
+        why = f"{self.name} gave no quote found in the documents ({dropped} dropped)"
+        answer = self._fall_back(question, passages, corpus, why)
+        answer.dropped_quotes = dropped
+        return answer
+
+    def _abstain(self, question: str, passages: list[Passage], notice: str = "") -> Answer:
+        return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, generator=self.name, notice=notice)
+
+    def _fall_back(self, question: str, passages: list[Passage], corpus: Corpus, why: str) -> Answer:
+        if self.settings.llm_fallback == "extractive":
+            answer = self.fallback.generate(question, passages, corpus)
+            answer.notice = f"{why}; answered extractively"
+            return answer
+        return self._abstain(question, passages, notice=why)
+
+    def _failed(self, question: str, passages: list[Passage], corpus: Corpus, exc: Exception) -> Answer:
+        why = f"the {self.name} model ({self.where}) failed: {_one_line(exc)}"
+        if self.settings.llm_fallback != "extractive":
+            raise GeneratorError(why) from exc
+        return self._fall_back(question, passages, corpus, why)
+
+
+def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
+    """The LLM generator named by ``settings.generator``, its client library imported only now."""
+    kind = settings.generator
+    if kind == "llamacpp":
+        try:
+            import llama_cpp  # noqa: F401  (an optional extra: imported only when chosen)
+        except ImportError as exc:
+            raise GeneratorError("the llamacpp generator needs llama-cpp-python: pip install 'grounded-assistant[llamacpp]'") from exc
+        if not settings.llm_model_path or not settings.path(settings.llm_model_path).is_file():
+            raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm_model_path})")
+        path = settings.path(settings.llm_model_path)
+        model = LlamaCppChat(
+            model_path=str(path), temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens, n_ctx=settings.llm_context_tokens
+        )
+        return LLMGenerator(settings, model, kind, str(path), embedder)
+    url = settings.llm_base_url or DEFAULT_URLS[kind]
+    try:
+        if kind == "ollama":
+            from langchain_ollama import ChatOllama
+        else:
+            from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise GeneratorError(f"the {kind} generator needs langchain-{kind}: pip install 'grounded-assistant[llm]'") from exc
+    if kind == "ollama":
+        if not settings.llm_model:
+            raise GeneratorError("the ollama generator needs a model name: set ASSISTANT_LLM_MODEL (e.g. llama3.2)")
+        model = ChatOllama(
+            model=settings.llm_model,
+            base_url=url,
+            temperature=settings.llm_temperature,
+            num_predict=settings.llm_max_tokens,
+            client_kwargs={"timeout": settings.llm_timeout},
+        )
+    else:
+        model = ChatOpenAI(
+            model=settings.llm_model or "local-model",  # single-model local servers ignore the name
+            base_url=url,
+            api_key=settings.llm_api_key,
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
+        )
+    return LLMGenerator(settings, model, kind, url, embedder)
+
+
+class LlamaCppChat(BaseChatModel):
+    """A local GGUF model as a LangChain chat model, through llama-cpp-python (loaded on first use)."""
+
+    model_path: str
+    temperature: float = 0.0
+    max_tokens: int = 512
+    n_ctx: int = 4096
+
+    _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)  # a Llama object serves one completion at a time
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _completion(self, messages, stop, stream: bool):
+        from llama_cpp import Llama
+
+        if self._llama is None:
+            self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, verbose=False)
+        roles = {"human": "user", "ai": "assistant", "system": "system"}
+        return self._llama.create_chat_completion(
+            messages=[{"role": roles.get(m.type, "user"), "content": m.text} for m in messages],
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stop=stop,
+            stream=stream,
+        )
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        with self._lock:
+            result = self._completion(messages, stop, stream=False)
+        text = result["choices"][0]["message"].get("content") or ""
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        with self._lock:
+            for part in self._completion(messages, stop, stream=True):
+                delta = part["choices"][0]["delta"].get("content")
+                if delta:
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk

@@ -1,0 +1,102 @@
+"""Verify quotes a language model gives: find each in the documents, at exact offsets.
+
+A model that copies a passage may still change its typography: straight for curly quotes, "-"
+for an em dash, "..." for "…", one space for a line break. The tolerant match folds those
+variants on both sides while remembering where each folded character came from, so the span it
+finds maps back to exact offsets and ``Quote.text`` is always the source's own text. A quote
+that is not in the retrieved passages is dropped, never shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .retrieval import Corpus
+from .types import Claim, Passage, Quote
+
+_FOLD = {
+    **dict.fromkeys("’‘‚‛′`", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+    "…": "...",
+    "\u00a0": " ",
+    **dict.fromkeys("\u200b\u200c\u200d\ufeff\u00ad", ""),  # invisible: zero-width, soft hyphen
+}
+_EDGE_ELLIPSIS = re.compile(r"^\s*(?:\.\.\.|…)\s*|\s*(?:\.\.\.|…)\s*$")
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """``text`` with typographic variants folded and whitespace runs made one space, and for
+    each character of the result the index in ``text`` it came from."""
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if chars and chars[-1] == " ":
+                continue
+            ch = " "
+        for c in _FOLD.get(ch, ch):
+            if c == " " and chars and chars[-1] == " ":
+                continue
+            chars.append(c)
+            where.append(i)
+    # Spaces beside a dash are optional: "war—the" and "war - the" are the same quote.
+    keep = [
+        k for k, c in enumerate(chars)
+        if not (c == " " and ((k > 0 and chars[k - 1] == "-") or (k + 1 < len(chars) and chars[k + 1] == "-")))
+    ]
+    return "".join(chars[k] for k in keep), [where[k] for k in keep]
+
+
+def locate(quote: str, text: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in ``text[start:end]``: an exact match first, then the tolerant one.
+
+    Leading and trailing ellipses ("...the war...") mark a cut, not text, and are ignored.
+    """
+    end = len(text) if end is None else end
+    wanted = _EDGE_ELLIPSIS.sub("", quote.strip()).strip()
+    if not wanted:
+        return None
+    at = text.find(wanted, start, end)
+    if at >= 0:
+        return at, at + len(wanted)
+    folded, where = fold(text[start:end])
+    folded_quote = fold(wanted)[0].strip()
+    at = folded.find(folded_quote) if folded_quote else -1
+    if at < 0:
+        return None
+    return start + where[at], start + where[at + len(folded_quote) - 1] + 1
+
+
+def verify_quote(quote: Quote, text: str) -> bool:
+    """Whether ``quote`` is verbatim in ``text`` (the source's extracted text) at its offsets."""
+    return bool(quote.text) and 0 <= quote.start < quote.end <= len(text) and text[quote.start:quote.end] == quote.text
+
+
+def verify_claims(claims: list[Claim], passages: list[Passage], corpus: Corpus, min_chars: int = 1) -> tuple[list[Quote], int]:
+    """The claims found in the passages, as exact quotes, and how many were dropped.
+
+    A claim is looked for in the passage it cites first, then in the other retrieved passages
+    (models miscount); one found nowhere, or shorter than ``min_chars``, is dropped. The same
+    span quoted twice is kept once.
+    """
+    quotes: list[Quote] = []
+    seen: set[tuple[str, int, int]] = set()
+    dropped = 0
+    for claim in claims:
+        found = None
+        if len(claim.text.strip()) >= min_chars:
+            cited = [passages[claim.passage - 1]] if 1 <= claim.passage <= len(passages) else []
+            for passage in cited + [p for p in passages if p not in cited]:
+                chunk = passage.chunk
+                text = corpus.texts.get(chunk.source, "")
+                span = locate(claim.text, text, chunk.start, min(chunk.end, len(text)))
+                if span:
+                    found = Quote(text=text[span[0]:span[1]], source=chunk.source, start=span[0], end=span[1], score=round(passage.score, 4))
+                    break
+        if found is None:
+            dropped += 1
+        elif (found.source, found.start, found.end) not in seen:
+            seen.add((found.source, found.start, found.end))
+            quotes.append(found)
+    return quotes, dropped
