@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -57,8 +58,28 @@ _FOCUS = [
     re.compile(r"\bhow (?:many|much) ([a-z]+)"),
     re.compile(r"\b(?:what|who|which)(?:'s| is| was| are| were) (?:the |an? )?([a-z]+) (?:of|for|in)\b"),
     re.compile(r"'s ([a-z]+)(?: [a-z]+)?\s*\??$"),
+    re.compile(r"\bname of (?:the |an? )?([a-z]+)"),
 ]
 _NOT_FOCUS = {"did", "does", "do", "is", "was", "are", "were", "has", "have", "had", "will", "would", "can", "could", "more", "less", "longer", "time", "name", "role", "position", "view", "stance"}
+
+
+# Words that frame a question rather than say what it is about: "What *position* does Matviyenko
+# *hold*?" is answered by a sentence that names her role without either word.
+_FRAME_WORDS = """position role job title kind type way outcome thing things part exactly roughly approximately
+    actually currently still yet think thinks indicate indicated describe described respond responded response
+    happen happened exist exists hold holds held give gave get got""".split()
+_FRAME_WEIGHT = 0.3
+
+
+@lru_cache(maxsize=1)
+def _frame_terms() -> frozenset[str]:
+    return frozenset(t for w in _FRAME_WORDS for t in tokens(w, keep_stopwords=True))
+
+
+def term_weight(term: str, corpus: Corpus) -> float:
+    """How much a question word counts: rarer words more, question-framing words little."""
+    weight = corpus.idf(term)
+    return weight * _FRAME_WEIGHT if term in _frame_terms() else weight
 
 
 def entity_terms(question: str) -> set[str]:
@@ -114,7 +135,7 @@ class ExtractiveGenerator:
         terms = set(tokens(question))
         if not terms:
             return []
-        weights = {t: corpus.idf(t) for t in terms}
+        weights = {t: term_weight(t, corpus) for t in terms}
         total = sum(weights.values())
         entities = entity_terms(question) & terms
         focus = focus_terms(question) & terms
@@ -162,7 +183,7 @@ class ExtractiveGenerator:
         for word, vector in zip(question_words.words, question_words.vectors):
             for term in tokens(word)[:1]:
                 if len(term) > 1 and term not in asked:
-                    asked[term] = (corpus.idf(term), vector)
+                    asked[term] = (term_weight(term, corpus), vector)
         total = sum(weight for weight, _ in asked.values())
         if not total:
             return
@@ -192,7 +213,7 @@ class ExtractiveGenerator:
         if top < s.abstain_threshold:
             return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name)
         chosen = [ranked[0]]
-        weights = {t: corpus.idf(t) for t in tokens(question)}
+        weights = {t: term_weight(t, corpus) for t in tokens(question)}
         total = sum(weights.values()) or 1.0
         for candidate in ranked[1:]:
             if len(chosen) >= s.max_quotes:
