@@ -243,7 +243,7 @@ def test_check_passes_on_the_real_answerer_and_fails_when_quote_offsets_break(as
     assert good.exit_code == 0, good.output
     assert json.loads(good.stdout)["metrics"]["quote_validity"]["value"] == 1.0
 
-    monkeypatch.setattr("assistant.pipeline.make_generator", lambda settings: ShiftedQuotes(ExtractiveGenerator(settings)))
+    monkeypatch.setattr("assistant.pipeline.make_generator", lambda settings, embedder=None: ShiftedQuotes(ExtractiveGenerator(settings, embedder)))
     broken = _eval_cli(project, tmp_path, limits)
     assert broken.exit_code == 1
     assert "eval check failed: quote_validity" in broken.stderr
