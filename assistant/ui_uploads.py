@@ -29,8 +29,8 @@ def render_uploads(assistant: Assistant) -> None:
         )
         replace = st.checkbox("Replace documents with the same name", key="upload_replace")
         submitted = st.form_submit_button("Upload and index", key="upload_submit")
-    if submitted and files:
-        st.session_state[OUTCOME_KEY] = _upload(assistant, files, replace)
+    if submitted:
+        st.session_state[OUTCOME_KEY] = _upload(assistant, files, replace) if files else [("info", "Choose one or more files first.")]
     for kind, text in st.session_state.get(OUTCOME_KEY, []):
         getattr(st, kind)(text)
 

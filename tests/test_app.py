@@ -76,6 +76,8 @@ def test_upload_saves_indexes_and_answers_from_the_new_document(fresh_project, m
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert at.sidebar.metric[0].value == "1"
+    at.button(key="upload_submit").click().run()
+    assert [i.value for i in at.sidebar.info] == ["Choose one or more files first."]
 
     upload(at, ("../../harbour notes.md", FESTIVAL, "text/markdown"), ("setup.exe", b"MZ\x90\x00", "application/octet-stream"))
     assert not at.exception
