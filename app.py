@@ -6,8 +6,6 @@ document contains is interpreted as markup or runs in the reader's browser.
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from assistant import Assistant, Settings
@@ -16,14 +14,10 @@ from assistant.docstore import BrokenIndex
 from assistant.llm import GeneratorError
 from assistant.pipeline import QuestionError
 from assistant.ui_stream import show_notes, stream_answer
+from assistant.ui_text import broken_index, escape
+from assistant.ui_uploads import render_uploads
 
 CONTEXT_CHARS = 300
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=&\"'])")
-
-
-def escape(text: str) -> str:
-    """Text shown literally by st.markdown: every markdown/HTML character is backslash-escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 @st.cache_resource(show_spinner="Loading the model and the index…")
@@ -36,7 +30,7 @@ def get_assistant() -> Assistant:
 def render_answer(answer: dict, assistant: Assistant) -> None:
     st.markdown(escape(answer["answer"]))
     for i, quote in enumerate(answer["quotes"], 1):
-        st.markdown(f"> {escape(quote['text'])}\n\n— `{quote['source']}` \\[{quote['start']}:{quote['end']}\\]")
+        st.markdown(f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]")
         text = assistant.text(quote["source"]) or ""
         before = text[max(0, quote["start"] - CONTEXT_CHARS):quote["start"]]
         after = text[quote["end"]:quote["end"] + CONTEXT_CHARS]
@@ -48,19 +42,24 @@ def render_answer(answer: dict, assistant: Assistant) -> None:
 
 
 def sidebar(assistant: Assistant) -> None:
+    """Index status, a rebuild button and the upload form; the status is filled in last so
+    it already counts what a rebuild or an upload in this run changed."""
     with st.sidebar:
         st.header("Index")
-        status = assistant.status()
-        built = status.built_at.astimezone().strftime("%Y-%m-%d %H:%M") if status.built_at else "never"
-        st.metric("Documents", status.documents)
-        st.metric("Chunks", status.chunks)
-        st.caption(f"Built {built} · {status.location}")
+        status_box = st.container()
         if st.button("Rebuild index"):
             with st.spinner("Re-embedding every document…"):
                 report = assistant.index(rebuild=True)
-            st.success(report.summary())
+            st.success(escape(report.summary()))
             for problem in report.problems:
-                st.warning(str(problem))
+                st.warning(escape(str(problem)))
+        st.header("Add documents")
+        render_uploads(assistant)
+    status = assistant.status()
+    built = status.built_at.astimezone().strftime("%Y-%m-%d %H:%M") if status.built_at else "never"
+    status_box.metric("Documents", status.documents)
+    status_box.metric("Chunks", status.chunks)
+    status_box.caption(escape(f"Built {built} · {status.location}"))
 
 
 def main() -> None:
@@ -69,13 +68,14 @@ def main() -> None:
     try:
         assistant = get_assistant()
     except BrokenIndex as exc:
-        st.error(f"{exc}. Run `assistant index --rebuild` to rebuild it.")
+        st.error(broken_index(exc))
         st.stop()
     except GeneratorError as exc:
         st.error(escape(str(exc)))
         st.stop()
+    view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
     sidebar(assistant)
-    if st.sidebar.radio("View", ["Chat", "Evals"], key="view") == "Evals":
+    if view == "Evals":
         from assistant.ui_evals import render_evals
 
         render_evals(assistant)
@@ -102,7 +102,7 @@ def main() -> None:
             else:
                 answer = stream_answer(assistant, question, history, escape)
         except (QuestionError, GeneratorError) as exc:
-            st.warning(str(exc))
+            st.warning(escape(str(exc)))
             return
         render_answer(answer, assistant)
     messages.append({"role": "user", "content": question})

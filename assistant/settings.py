@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")
 
+    upload_dir: Path = Field(default=Path("uploads"), description="Folder inside seeds_dir where the app saves uploaded documents (so they are indexed with the rest).")
+    upload_max_mb: int = Field(default=20, ge=1, description="Largest upload the app accepts, in MiB as Streamlit counts (its uploader enforces the same limit in the browser).")
+
+    @field_validator("upload_dir")
+    @classmethod
+    def _inside_seeds(cls, value: Path) -> Path:
+        if value.is_absolute() or ".." in value.parts:
+            raise ValueError("must be a relative path inside seeds_dir, without '..'")
+        return value
+
     def path(self, p: Path) -> Path:
         """Resolve a settings path against the project root."""
         return p if p.is_absolute() else self.root / p
@@ -85,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.path(self.index_dir)
+
+    @property
+    def upload_path(self) -> Path:
+        return self.seeds_path / self.upload_dir
 
     @property
     def evals_path(self) -> Path:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from . import evaluation
 from .pipeline import Assistant
+from .ui_text import escape
 
 
 def _thresholds(evals_dir: Path) -> evaluation.Thresholds | None:
@@ -26,13 +27,13 @@ def render_evals(assistant: Assistant) -> None:
     try:
         thresholds = _thresholds(evals_dir)
     except evaluation.CaseError as exc:
-        st.error(str(exc))
+        st.error(escape(str(exc)))
         return
     if st.button("Run the eval suite", key="run_evals"):
         try:
             cases = evaluation.load_cases([evals_dir])
         except evaluation.CaseError as exc:
-            st.error(str(exc))
+            st.error(escape(str(exc)))
             return
         bar = st.progress(0.0, text=f"0/{len(cases)} cases")
         report = evaluation.run(assistant, cases, progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total} cases"))
@@ -41,18 +42,18 @@ def render_evals(assistant: Assistant) -> None:
     else:
         folder = evaluation.latest_report(reports_dir)
         if folder is None:
-            st.info(f"No eval report in {reports_dir} yet: run the suite here, or `assistant eval` in a terminal.")
+            st.info(f"No eval report in {escape(str(reports_dir))} yet: run the suite here, or `assistant eval` in a terminal.")
             return
         report = evaluation.read_report(folder)
     show_report(report, folder, thresholds)
 
 
 def show_report(report: evaluation.Report, folder: Path, thresholds: evaluation.Thresholds | None) -> None:
-    st.caption(f"{len(report.results)} cases · {report.created} · generator {report.settings.get('generator')} · {folder}")
+    st.caption(escape(f"{len(report.results)} cases · {report.created} · generator {report.settings.get('generator')} · {folder}"))
     if thresholds is not None:
         problems = evaluation.check(report, thresholds)
         if problems:
-            st.error("Outside thresholds: " + "; ".join(problems))
+            st.error(escape("Outside thresholds: " + "; ".join(problems)))
         else:
             st.success("Every metric is within its threshold.")
     st.table(evaluation.metric_rows(report, thresholds))
@@ -61,7 +62,7 @@ def show_report(report: evaluation.Report, folder: Path, thresholds: evaluation.
         st.image(str(chart))
     failed = evaluation.failed_rows(report)
     st.subheader(f"Failed cases ({len(failed)} of {len(report.results)})")
-    if failed:
-        st.table(failed)
+    if failed:  # st.table renders cells as markdown: questions and answers are shown escaped
+        st.table([{key: escape(str(value)) for key, value in row.items()} for row in failed])
     else:
         st.write("None.")

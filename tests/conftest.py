@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,6 +69,44 @@ def assistant(settings, embedder) -> Assistant:
 @pytest.fixture
 def fresh_project(tmp_path) -> Path:
     return make_project(tmp_path)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(name: str, command: list[str], ready_url: str, log_path: Path, startup_seconds: float, **popen):
+    """A server subprocess, yielded once ``ready_url`` answers 200 and stopped afterwards.
+
+    Fails the test with the end of the server's log if it exits or does not answer in time.
+    """
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{name} did not answer within {startup_seconds} s: {log_path.read_text()[-2000:]}")
+                time.sleep(0.3)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def extracted_text(root: Path, source: str) -> str:

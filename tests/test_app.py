@@ -2,9 +2,45 @@
 
 from pathlib import Path
 
+import pytest
+import streamlit as st
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from assistant.ui_text import escape
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+FESTIVAL = b"# Harbour notes\n\nThe Zorblat harbour festival opens every year on the first Sunday of June.\n"
+
+
+MARKUP = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "[click](javascript:alert(3))",
+    "![pixel](http://127.0.0.1/pixel.png) <http://127.0.0.1/auto>",
+    "**bold** __strong__ *it* _it_ `code` ~~gone~~",
+    "# heading\n> quoted\n- item\n1. item\n    indented code",
+    "a | b\n---|---\nc | d",
+    "&lt;script&gt; &amp; &#60;b&#62;",
+    "[ref]\n\n[ref]: javascript:alert(4)",
+    "back\\slash \\*still text\\* line\nbreak",
+]
+
+
+@pytest.mark.parametrize("text", MARKUP)
+def test_escaped_text_renders_as_itself(text):
+    """A CommonMark renderer (with GFM tables and strikethrough) makes nothing of escaped text but
+    paragraphs and line breaks, and shows every character (whitespace is collapsed, as browsers do)."""
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(escape(text))
+    soup = BeautifulSoup(html, "html.parser")
+    assert {tag.name for tag in soup.find_all(True)} <= {"p", "br"}, html
+    assert soup.get_text().split() == text.split()
+
+
+def shown_text(elements) -> str:
+    """What the reader sees: the markdown of the elements with the escaping backslashes removed."""
+    return " ".join(e.value for e in elements).replace("\\", "")
 
 
 def test_chat_answers_with_quote_and_status(assistant, project, monkeypatch):
@@ -15,7 +51,56 @@ def test_chat_answers_with_quote_and_status(assistant, project, monkeypatch):
     assert [m.value for m in at.sidebar.metric][:2] == [str(documents), str(chunks)]
     at.chat_input[0].set_value("How large was the military aid package the U.S. approved on Monday?").run()
     assert not at.exception
-    shown = " ".join(m.value for m in at.markdown)
-    assert "725 million" in shown.replace("\\", "")
+    shown = shown_text(at.markdown)
+    assert "725 million" in shown
     assert "seeds/000_74b09fb6327d5bb6.txt" in shown
     assert len(at.expander) >= 1
+
+
+@pytest.fixture
+def own_app_assistant():
+    """The app caches one Assistant per process: build one for this test's project, then forget it."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def upload(at: AppTest, *files: tuple[str, bytes, str], replace: bool = False) -> AppTest:
+    at.file_uploader(key="upload_files").set_value(list(files))
+    at.checkbox(key="upload_replace").set_value(replace)
+    return at.button(key="upload_submit").click().run()
+
+
+def test_upload_saves_indexes_and_answers_from_the_new_document(fresh_project, monkeypatch, own_app_assistant):
+    monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert at.sidebar.metric[0].value == "1"
+    at.button(key="upload_submit").click().run()
+    assert [i.value for i in at.sidebar.info] == ["Choose one or more files first."]
+
+    upload(at, ("../../harbour notes.md", FESTIVAL, "text/markdown"), ("setup.exe", b"MZ\x90\x00", "application/octet-stream"))
+    assert not at.exception
+    saved = fresh_project / "seeds/uploads/harbour_notes.md"
+    assert saved.read_bytes() == FESTIVAL
+    assert sorted(p.name for p in fresh_project.rglob("*.md")) == ["harbour_notes.md"]  # nothing landed outside seeds/uploads
+    assert [s.value for s in at.sidebar.success] == [escape("Saved seeds/uploads/harbour_notes.md")]
+    assert [e.value for e in at.sidebar.error] == [escape("Refused setup.exe: .exe files are not accepted (allowed: .htm .html .markdown .md .pdf .txt)")]
+    assert "Index: added 1, replaced 0, removed 0, kept 1" in shown_text(at.sidebar.info)
+    assert at.sidebar.metric[0].value == "2"  # the status already counts the upload
+
+    at.chat_input[0].set_value("When does the Zorblat harbour festival open?").run()
+    assert not at.exception
+    shown = shown_text(at.main.markdown)
+    assert "first Sunday of June" in shown and "seeds/uploads/harbour_notes.md" in shown
+    assert "Saved seeds/uploads/harbour_notes.md" in shown_text(at.sidebar.success)  # the outcome stays after a question
+
+    changed = FESTIVAL.replace(b"first Sunday", b"second Sunday")
+    upload(at, ("harbour notes.md", changed, "text/markdown"))
+    assert "a different document named harbour_notes.md is already there" in shown_text(at.sidebar.error)
+    assert saved.read_bytes() == FESTIVAL and not at.sidebar.info  # refused: nothing written, nothing indexed
+
+    upload(at, ("harbour notes.md", changed, "text/markdown"), replace=True)
+    assert [s.value for s in at.sidebar.success] == [escape("Replaced seeds/uploads/harbour_notes.md")]
+    assert "Index: added 0, replaced 1, removed 0, kept 1" in shown_text(at.sidebar.info)
+    assert saved.read_bytes() == changed

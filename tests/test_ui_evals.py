@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from assistant.ui_text import escape
 from conftest import PROJECT
 
 APP = str(PROJECT / "app.py")
@@ -48,5 +49,5 @@ def test_evals_view_runs_the_suite_and_reopens_the_report(assistant, project, tm
     assert n_failed == (len(failed[0].value) if failed else 0)
 
     reopened = _evals_view(monkeypatch, project, evals_dir)  # a new session opens the latest report without running
-    assert not reopened.info and str(folders[0]) in reopened.main.caption[0].value
+    assert not reopened.info and escape(str(folders[0])) in reopened.main.caption[0].value
     assert reopened.table[0].value.equals(metrics.value)
