@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .loaders import one_line
 from .settings import Settings
 
 
@@ -38,9 +39,13 @@ def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except BrokenIndex as exc:
-        raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
+        raise click.ClickException(rebuild_hint(exc)) from exc
     except (QuestionError, GeneratorError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def rebuild_hint(problem) -> str:
+    return f"{problem}. Run `assistant index --rebuild` to rebuild it."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,7 +120,7 @@ def _answer_lines(assistant, lines) -> None:
         except (QuestionError, GeneratorError, ValueError) as exc:
             result = {"question": question, "error": str(exc)}
         except BrokenIndex as exc:
-            raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
+            raise click.ClickException(rebuild_hint(exc)) from exc
         click.echo(json.dumps(result, ensure_ascii=False))
         sys.stdout.flush()
 
@@ -153,11 +158,13 @@ def index(ctx, rebuild):
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    if report.repaired:
+        click.echo(f"note: rebuilt the index: {report.repaired}", err=True)
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     for label, sources in (("added", report.added), ("replaced", report.replaced), ("removed", report.removed)):
         for source in sources:
-            click.echo(f"{label}: {source}")
+            click.echo(f"{label}: {one_line(source)}")
     click.echo(report.summary())
 
 
@@ -168,6 +175,8 @@ def status(ctx):
     st = _run(_assistant(ctx).status)
     built = st.built_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if st.built_at else "never"
     click.echo(f"{st.documents} documents, {st.chunks} chunks, built {built} ({st.location})")
+    if st.problem:
+        raise click.ClickException(rebuild_hint(st.problem))
 
 
 @cli.command()
