@@ -9,6 +9,7 @@ a run that died half-way is finished or undone by the next one.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -59,7 +60,11 @@ class DocStore:
     def remove_files(path: Path) -> None:
         """Delete a document store that cannot be opened, with its journal files (for a rebuild)."""
         for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
-            (path.parent / name).unlink(missing_ok=True)
+            file = path.parent / name
+            if file.is_dir() and not file.is_symlink():
+                shutil.rmtree(file)
+            else:
+                file.unlink(missing_ok=True)
 
     def _read_version(self) -> str | None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -104,7 +104,7 @@ class Indexer:
 
         known = self.docstore.hashes()
         files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.max_file_mb * 1e6))
-        files, copies = unique_contents(files, known)
+        files, copies = unique_contents(files)
         changed: list[tuple[Document, list[Chunk], list[Sentence]]] = []
         seen, failed = set(), set()
         for file in files:
@@ -180,18 +180,15 @@ class Indexer:
         report.chunks_embedded += len(chunks)
 
 
-def unique_contents(files: list[SourceFile], known: dict[str, str]) -> tuple[list[SourceFile], dict[str, str]]:
-    """Files with identical content are indexed once (a copy would crowd the same passage
-    into every answer twice): under the name already indexed, else the first name. Returns
-    the files to index and, for each copy left out, the source it duplicates."""
+def unique_contents(files: list[SourceFile]) -> tuple[list[SourceFile], dict[str, str]]:
+    """Files with identical content are indexed once, under the first name in path order (a
+    copy would crowd the same passage into answers twice; the index stays a function of the
+    folder alone). Returns the files to index and, for each copy left out, the source it repeats."""
     groups: dict[tuple[str, str], list[SourceFile]] = {}
-    for file in files:
+    for file in sorted(files, key=lambda f: f.source):
         suffix = file.path.suffix.lower()
         kind = "html" if suffix in HTML_SUFFIXES else "pdf" if suffix in PDF_SUFFIXES else "text"  # same bytes, same text
         groups.setdefault((file.sha256, kind), []).append(file)
-    unique, copies = [], {}
-    for group in groups.values():
-        first = next((f for f in group if known.get(f.source) == f.sha256), group[0])
-        unique.append(first)
-        copies.update({f.source: first.source for f in group if f is not first})
-    return sorted(unique, key=lambda f: f.source), copies
+    unique = sorted((group[0] for group in groups.values()), key=lambda f: f.source)
+    copies = {f.source: group[0].source for group in groups.values() for f in group[1:]}
+    return unique, copies

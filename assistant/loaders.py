@@ -105,7 +105,7 @@ def scan(folder: Path, root: Path, max_bytes: int) -> tuple[list[SourceFile], li
             if name.startswith("."):
                 continue
             if not _utf8_name(name):
-                problems.append(Problem(source_of(path), "folder name is not valid UTF-8; rename it"))
+                problems.append(Problem(_shown(source_of(path)), "folder name is not valid UTF-8; rename it"))
                 continue
             if path.is_symlink():
                 try:
@@ -124,7 +124,7 @@ def scan(folder: Path, root: Path, max_bytes: int) -> tuple[list[SourceFile], li
             if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 continue
             if not _utf8_name(name):
-                problems.append(Problem(source_of(path), "file name is not valid UTF-8; rename it"))
+                problems.append(Problem(_shown(source_of(path)), "file name is not valid UTF-8; rename it"))
                 continue
             source = source_of(path)
             try:
@@ -146,6 +146,11 @@ def _utf8_name(name: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _shown(name: str) -> str:
+    """A name with undecodable bytes, printable: the bytes as \\x escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _read_error(exc: OSError) -> str:

@@ -129,6 +129,12 @@ class VectorStore:
         with _damage():
             return self._collection.count()
 
+    def entries(self) -> list[tuple[str, str, int, int, str]]:
+        """Every stored chunk as (id, source, start, end, text): for checking the index against the document store."""
+        with _damage():
+            got = self._collection.get(include=["metadatas", "documents"])
+        return [(i, m["source"], m["start"], m["end"], d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
+
     def sources(self) -> set[str]:
         metadatas = self._collection.get(include=["metadatas"])["metadatas"] or []
         return {m["source"] for m in metadatas}
