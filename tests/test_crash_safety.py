@@ -97,8 +97,8 @@ class Corpus:
             self.write(f"doc{i:02d}.txt")
 
     def text(self) -> str:
-        parts = self.pool[self.next:self.next + 3]
-        self.next = (self.next + 3) % (len(self.pool) - 3)
+        parts = self.pool[self.next:self.next + 2]
+        self.next = (self.next + 2) % (len(self.pool) - 2)
         return "\n\n".join(parts) + "\n"
 
     def write(self, name: str) -> None:
