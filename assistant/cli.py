@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .loaders import one_line
 from .settings import Settings
 
 
@@ -38,9 +39,13 @@ def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except BrokenIndex as exc:
-        raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
+        raise click.ClickException(rebuild_hint(exc)) from exc
     except (QuestionError, GeneratorError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def rebuild_hint(problem) -> str:
+    return f"{problem}. Run `assistant index --rebuild` to rebuild it."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,24 +87,29 @@ def ask(ctx, question, as_json):
     if question is None:
         if not as_json:
             raise click.UsageError("give a QUESTION, or use --json to read questions from standard input")
-        _answer_lines(assistant, sys.stdin)
+        _answer_lines(assistant, getattr(sys.stdin, "buffer", sys.stdin))
         return
     answer = _run(assistant.ask, question)
     if answer.notice and not as_json:
         click.echo(f"note: {answer.notice}", err=True)
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        click.echo(_json_line(answer.to_dict()))
     else:
         click.echo(format_answer(answer))
 
 
 def _answer_lines(assistant, lines) -> None:
+    """One JSON line per question line; a bad line gets an error line and the rest go on."""
     from .docstore import BrokenIndex
     from .llm import GeneratorError
     from .pipeline import QuestionError
 
-    for line in lines:
-        line = line.strip()
+    for number, raw in enumerate(lines, 1):
+        try:
+            line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).strip()
+        except UnicodeDecodeError as exc:
+            click.echo(_json_line({"line": number, "error": f"line {number} is not valid UTF-8 (byte {exc.start})"}))
+            continue
         if not line:
             continue
         question, history = line, None
@@ -108,16 +118,27 @@ def _answer_lines(assistant, lines) -> None:
                 request = json.loads(line)
                 question, history = request.get("question", ""), request.get("history")
             except (json.JSONDecodeError, AttributeError) as exc:
-                click.echo(json.dumps({"question": line, "error": f"invalid JSON line: {exc}"}))
+                click.echo(_json_line({"question": line, "error": f"invalid JSON line: {exc}"}))
                 continue
         try:
+            if history is not None and not isinstance(history, list):
+                raise ValueError("history must be a list of earlier questions")
             result = assistant.ask(question, history=history).to_dict()
         except (QuestionError, GeneratorError, ValueError) as exc:
             result = {"question": question, "error": str(exc)}
         except BrokenIndex as exc:
-            raise click.ClickException(f"{exc}. Run `assistant index --rebuild` to rebuild it.") from exc
-        click.echo(json.dumps(result, ensure_ascii=False))
+            raise click.ClickException(rebuild_hint(exc)) from exc
+        click.echo(_json_line(result))
         sys.stdout.flush()
+
+
+def _json_line(result: dict) -> str:
+    text = json.dumps(result, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from undecodable input cannot be printed raw: escape them
+        text = json.dumps(result)
+    return text
 
 
 def format_answer(answer) -> str:
@@ -153,11 +174,13 @@ def index(ctx, rebuild):
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    if report.repaired:
+        click.echo(f"note: rebuilt the index: {report.repaired}", err=True)
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     for label, sources in (("added", report.added), ("replaced", report.replaced), ("removed", report.removed)):
         for source in sources:
-            click.echo(f"{label}: {source}")
+            click.echo(f"{label}: {one_line(source)}")
     click.echo(report.summary())
 
 
@@ -168,6 +191,8 @@ def status(ctx):
     st = _run(_assistant(ctx).status)
     built = st.built_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if st.built_at else "never"
     click.echo(f"{st.documents} documents, {st.chunks} chunks, built {built} ({st.location})")
+    if st.problem:
+        raise click.ClickException(rebuild_hint(st.problem))
 
 
 @cli.command()

@@ -9,9 +9,10 @@ a run that died half-way is finished or undone by the next one.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+import shutil
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .types import Chunk, Document, Sentence
@@ -39,18 +40,31 @@ class DocStore:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = None
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            version = self._read_version()
-            if version is None:
-                self._db.executescript(_SCHEMA)
-                self.set_meta("schema_version", SCHEMA_VERSION)
-            elif version != SCHEMA_VERSION:
-                raise BrokenIndex(f"the index at {path.parent} was built by another version (format {version})")
-        except sqlite3.DatabaseError as exc:
-            raise BrokenIndex(f"the index at {path.parent} is damaged ({exc})") from exc
+            with self._damage():
+                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                version = self._read_version()
+                if version is None:
+                    self._db.executescript(_SCHEMA)
+                    self.set_meta("schema_version", SCHEMA_VERSION)
+                elif version != SCHEMA_VERSION:
+                    raise BrokenIndex(f"the index at {path.parent} was built by another version (format {version})")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def remove_files(path: Path) -> None:
+        """Delete a document store that cannot be opened, with its journal files (for a rebuild)."""
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+            file = path.parent / name
+            if file.is_dir() and not file.is_symlink():
+                shutil.rmtree(file)
+            else:
+                file.unlink(missing_ok=True)
 
     def _read_version(self) -> str | None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -62,46 +76,62 @@ class DocStore:
         return row[0] if row else None
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+
+    @contextmanager
+    def _damage(self):
+        """SQLite errors become BrokenIndex, except a lock held by another process (not damage)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise
+            raise BrokenIndex(f"the index at {self.path.parent} cannot be read ({exc})") from exc
+        except sqlite3.DatabaseError as exc:
+            raise BrokenIndex(f"the index at {self.path.parent} is damaged ({exc})") from exc
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._damage():
+            return self._db.execute(sql, params).fetchall()
 
     # --- metadata -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        self._rows("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # --- reading --------------------------------------------------------------------------
     def hashes(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT source, sha256 FROM documents"))
+        return dict(self._rows("SELECT source, sha256 FROM documents"))
 
     def text(self, source: str) -> str | None:
-        row = self._db.execute("SELECT text FROM documents WHERE source=?", (source,)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT text FROM documents WHERE source=?", (source,))
+        return rows[0][0] if rows else None
 
     def texts(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT source, text FROM documents"))
+        return dict(self._rows("SELECT source, text FROM documents"))
 
     def sentences(self) -> dict[str, list[tuple[int, int]]]:
-        return {s: [tuple(p) for p in json.loads(js)] for s, js in self._db.execute("SELECT source, sentences FROM documents")}
+        return {s: [tuple(p) for p in json.loads(js)] for s, js in self._rows("SELECT source, sentences FROM documents")}
 
     def chunks(self) -> list[Chunk]:
-        rows = self._db.execute('SELECT id, source, start, "end", text FROM chunks ORDER BY source, start')
-        return [Chunk(*row) for row in rows]
+        return [Chunk(*row) for row in self._rows('SELECT id, source, start, "end", text FROM chunks ORDER BY source, start')]
 
     def counts(self) -> tuple[int, int]:
-        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        docs = self._rows("SELECT COUNT(*) FROM documents")[0][0]
+        chunks = self._rows("SELECT COUNT(*) FROM chunks")[0][0]
         return docs, chunks
 
     def pending(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT source FROM pending")]
+        return [r[0] for r in self._rows("SELECT source FROM pending")]
 
     # --- writing --------------------------------------------------------------------------
     def mark_pending(self, source: str) -> None:
         """Journal a source before its vectors change (see module docstring)."""
-        self._db.execute("INSERT OR IGNORE INTO pending(source) VALUES (?)", (source,))
+        self._rows("INSERT OR IGNORE INTO pending(source) VALUES (?)", (source,))
 
     def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
         spans = json.dumps([[s.start, s.end] for s in sentences])
@@ -133,10 +163,11 @@ class DocStore:
 
     @contextmanager
     def _transaction(self):
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._damage():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")

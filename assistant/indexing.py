@@ -4,25 +4,49 @@ Change detection is by the hash of each file's bytes, so unchanged files are nei
 nor embedded. LangChain's ``index()`` API does hash-based sync too, but it cannot skip
 extraction, keep the extracted texts and sentence spans that quotes are cut from, or journal
 a source before touching its vectors; the document store does all three.
+
+Crash safety: a source is journalled (``pending``) before its vectors change and unjournalled
+in the transaction that records it, so the next run undoes whatever a killed run left half
+done; a vector store that does not match the document store is rebuilt.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from .chunking import Chunker, split_sentences
 from .docstore import DocStore
-from .loaders import LoadError, Problem, extract, scan
+from .loaders import HTML_SUFFIXES, PDF_SUFFIXES, LoadError, Problem, SourceFile, extract, scan
 from .settings import Settings
 from .store import VectorStore
-from .types import Chunk, Document
+from .types import Chunk, Document, Sentence
 
 CHUNKER_VERSION = "1"
 Progress = Callable[[int, int], None]
+
+
+@contextmanager
+def index_lock(index_path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """One writer per index folder, across processes; ``on_wait`` is told when another holds it."""
+    index_path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_path / ".index.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait:
+            on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -35,6 +59,7 @@ class IndexReport:
     chunks_embedded: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
+    repaired: str = ""  # why the index was rebuilt without being asked to, for the user
 
     @property
     def changed(self) -> bool:
@@ -49,6 +74,8 @@ class IndexReport:
 
 
 class Indexer:
+    """Syncs one index; the caller holds :func:`index_lock` while it runs."""
+
     def __init__(self, settings: Settings, embedder, store: VectorStore, docstore: DocStore):
         self.settings = settings
         self.embedder = embedder
@@ -60,91 +87,108 @@ class Indexer:
         s = self.settings
         return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{CHUNKER_VERSION}"
 
-    def sync(self, rebuild: bool = False, progress: Progress | None = None, on_wait: Callable[[], None] | None = None) -> IndexReport:
-        """Bring the index in line with the documents folder; one run at a time per index."""
-        lock = FileLock(str(self.settings.index_path / ".index.lock"))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if on_wait:
-                on_wait()
-            lock.acquire()
-        try:
-            return self._sync(rebuild, progress)
-        finally:
-            lock.release()
-
-    def _sync(self, rebuild: bool, progress: Progress | None) -> IndexReport:
+    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Bring the index in line with the documents folder."""
         started = time.perf_counter()
         report = IndexReport()
-        fingerprint = self.fingerprint()
-        known_chunks = self.docstore.counts()[1]
-        if rebuild or self.docstore.get_meta("fingerprint") != fingerprint or self.store.count() != known_chunks:
-            self.store.reset()
-            self.docstore.clear()
-            report.rebuilt = True
         for source in self.docstore.pending():  # left by a run that died mid-write
             self.store.delete_source(source)
             self.docstore.remove(source)
+        fingerprint = self.fingerprint()
+        why = self._rebuild_reason(fingerprint)
+        if rebuild or why is not None:
+            self.store.reset()
+            self.docstore.clear()
+            self.docstore.set_meta("fingerprint", fingerprint)  # the empty index matches it: a crash from here keeps progress
+            report.rebuilt, report.repaired = True, "" if rebuild else why or ""
 
         known = self.docstore.hashes()
         files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.max_file_mb * 1e6))
-        changed: list[tuple[Document, list[Chunk], list]] = []
-        seen = set()
+        files, copies = unique_contents(files)
+        changed: list[tuple[Document, list[Chunk], list[Sentence]]] = []
+        seen, failed = set(), set()
         for file in files:
             seen.add(file.source)
             if known.get(file.source) == file.sha256:
                 report.kept.append(file.source)
                 continue
             try:
-                document = extract(file)
+                document = extract(file, self.settings.max_text_chars)
             except LoadError as exc:
                 report.problems.append(Problem(file.source, str(exc)))
                 seen.discard(file.source)  # a stale copy must not stay quotable
+                failed.add(file.source)
                 continue
             changed.append((document, self.chunker.split(document), split_sentences(document.text, document.source)))
+        for copy, original in copies.items():
+            done = "which was skipped too" if original in failed else "indexed once, under that name"
+            report.problems.append(Problem(copy, f"same content as {original}; {done}"))
 
-        total = sum(len(chunks) for _, chunks, _ in changed)
-        done = 0
-        batch: list[tuple[Document, list[Chunk], list]] = []
-        for item in changed:
-            batch.append(item)
-            if sum(len(c) for _, c, _ in batch) >= 256:
-                done = self._write(batch, known, report, done, total, progress)
-                batch = []
-        if batch:
-            self._write(batch, known, report, done, total, progress)
-
+        self._embed_and_record(changed, known, report, progress)
         for source in sorted(set(known) - seen):
             self.docstore.mark_pending(source)
             self.store.delete_source(source)
             self.docstore.remove(source)
             report.removed.append(source)
 
-        self.docstore.set_meta("fingerprint", fingerprint)
         if report.changed or report.rebuilt or self.docstore.get_meta("built_at") is None:
             self.docstore.set_meta("built_at", str(time.time()))
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write(self, batch, known, report: IndexReport, done: int, total: int, progress: Progress | None) -> int:
-        """Embed a batch of documents in one pass, then record each document atomically."""
-        texts = [c.text for _, chunks, _ in batch for c in chunks]
-        vectors = []
+    def _rebuild_reason(self, fingerprint: str) -> str | None:
+        """Why the stored index cannot be updated incrementally, or None when it can."""
+        stored = self.docstore.get_meta("fingerprint")
+        chunks = self.docstore.counts()[1]
+        vectors = self.store.count()
+        if stored is None:  # a new index, or a document store that was lost
+            return f"the document store was missing, the vector store held {vectors} vectors" if vectors else ""
+        if stored != fingerprint:
+            return f"the embedding model or chunk settings changed ({stored} -> {fingerprint})"
+        if vectors != chunks:
+            return f"the vector store held {vectors} vectors for the document store's {chunks} chunks"
+        return None
+
+    def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
+        """Embed every chunk in batches and record each document as soon as its vectors are
+        ready: a crash loses at most one batch of work, and what was recorded stays."""
+        texts = [c.text for _, chunks, _ in changed for c in chunks]
+        waiting = deque(changed)
+        ready: list = []  # vectors of chunks whose document is not recorded yet, in order
+
+        def record_ready() -> None:
+            while waiting and len(waiting[0][1]) <= len(ready):
+                document, chunks, sentences = waiting.popleft()
+                self._record(document, chunks, sentences, ready[:len(chunks)], document.source in known, report)
+                del ready[:len(chunks)]
+
+        record_ready()
         step = max(self.settings.embedding_batch_size, 1)
         for i in range(0, len(texts), step):
-            vectors.extend(self.embedder.embed_documents(texts[i:i + step]))
-            done += len(texts[i:i + step])
+            ready.extend(self.embedder.embed_documents(texts[i:i + step]))
             if progress:
-                progress(done, total)
-        offset = 0
-        for document, chunks, sentences in batch:
-            self.docstore.mark_pending(document.source)
-            if document.source in known:
-                self.store.delete_source(document.source)
-            self.store.add(chunks, vectors[offset:offset + len(chunks)])
-            offset += len(chunks)
-            self.docstore.record(document, chunks, sentences)
-            (report.replaced if document.source in known else report.added).append(document.source)
-            report.chunks_embedded += len(chunks)
-        return done
+                progress(min(i + step, len(texts)), len(texts))
+            record_ready()
+
+    def _record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence], vectors, replacing: bool, report: IndexReport) -> None:
+        self.docstore.mark_pending(document.source)
+        if replacing:
+            self.store.delete_source(document.source)
+        self.store.add(chunks, vectors)
+        self.docstore.record(document, chunks, sentences)
+        (report.replaced if replacing else report.added).append(document.source)
+        report.chunks_embedded += len(chunks)
+
+
+def unique_contents(files: list[SourceFile]) -> tuple[list[SourceFile], dict[str, str]]:
+    """Files with identical content are indexed once, under the first name in path order (a
+    copy would crowd the same passage into answers twice; the index stays a function of the
+    folder alone). Returns the files to index and, for each copy left out, the source it repeats."""
+    groups: dict[tuple[str, str], list[SourceFile]] = {}
+    for file in sorted(files, key=lambda f: f.source):
+        suffix = file.path.suffix.lower()
+        kind = "html" if suffix in HTML_SUFFIXES else "pdf" if suffix in PDF_SUFFIXES else "text"  # same bytes, same text
+        groups.setdefault((file.sha256, kind), []).append(file)
+    unique = sorted((group[0] for group in groups.values()), key=lambda f: f.source)
+    copies = {f.source: group[0].source for group in groups.values() for f in group[1:]}
+    return unique, copies

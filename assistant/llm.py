@@ -54,11 +54,16 @@ class Reply:
 
 
 def number_passages(passages: list[Passage]) -> str:
-    """The passages as numbered, fenced blocks; a closing tag inside a passage cannot end the fence."""
+    """The passages as numbered, fenced blocks; a tag inside a passage, or in its file's path,
+    cannot end the fence."""
     return "\n\n".join(
-        PASSAGE.format(number=i, source=p.chunk.source, text=re.sub(r"</?passage", lambda m: m.group(0).replace("<", "‹"), p.chunk.text, flags=re.I))
+        PASSAGE.format(number=i, source=_defused(p.chunk.source).replace('"', "'").replace("\n", " "), text=_defused(p.chunk.text))
         for i, p in enumerate(passages, 1)
     )
+
+
+def _defused(text: str) -> str:
+    return re.sub(r"</?passage", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
 
 
 def answer_chain(model: BaseChatModel) -> Runnable:

@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 
 from .answering import ExtractiveGenerator, Generator
 from .chat import standalone_query
-from .docstore import DocStore
-from .indexing import Indexer, IndexReport, Progress
+from .docstore import BrokenIndex, DocStore
+from .indexing import Indexer, IndexReport, Progress, index_lock
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
-from .store import VectorStore, make_client
+from .store import VectorStore, make_client, remove_embedded_store
 from .types import Answer
 
 
@@ -28,6 +28,7 @@ class IndexStatus:
     chunks: int
     built_at: datetime | None
     location: str
+    problem: str | None = None  # why the index cannot be used as it is (see Assistant.index_problem)
 
 
 def make_generator(settings: Settings, embedder=None) -> Generator:
@@ -74,8 +75,12 @@ class Assistant:
     @property
     def docstore(self) -> DocStore:
         if self._docstore is None:
-            self._docstore = DocStore(self.settings.index_path / "docstore.sqlite3")
+            self._docstore = DocStore(self._docstore_path)
         return self._docstore
+
+    @property
+    def _docstore_path(self):
+        return self.settings.index_path / "docstore.sqlite3"
 
     @property
     def store(self) -> VectorStore:
@@ -89,18 +94,57 @@ class Assistant:
             if self._retriever is None:
                 if self.docstore.get_meta("built_at") is None:
                     self.index()
+                if self.index_problem():
+                    with index_lock(self.settings.index_path):  # a run in another process finishes first
+                        problem = self.index_problem()
+                    if problem:
+                        raise BrokenIndex(problem)
                 corpus = Corpus.load(self.docstore)
                 self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
             return self._retriever
 
     # --- the API ---------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
-        """Sync the index with the documents folder (incremental unless ``rebuild``)."""
-        with self._lock:
+        """Sync the index with the documents folder (incremental unless ``rebuild``), one run at
+        a time per index folder; ``on_wait`` is called when another run makes this one wait."""
+        with self._lock, index_lock(self.settings.index_path, on_wait):
+            if rebuild:
+                self._empty_stores()
             indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
-            report = indexer.sync(rebuild=rebuild, progress=progress, on_wait=on_wait)
+            report = indexer.sync(rebuild=rebuild, progress=progress)
             self._retriever = None
             return report
+
+    def _empty_stores(self) -> None:
+        """Empty both stores for a rebuild; one that cannot be opened or emptied is deleted and
+        made anew, so a rebuild recovers from any damage to the index files."""
+        try:
+            self.docstore.clear()
+        except BrokenIndex:
+            if self._docstore is not None:
+                self._docstore.close()
+                self._docstore = None
+            DocStore.remove_files(self._docstore_path)
+        try:
+            self.store.reset()
+        except BrokenIndex:
+            if self.settings.chroma_url or self._client is not None:
+                raise  # a server's or a caller's store is not ours to delete
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            remove_embedded_store(self.settings.index_path)
+
+    def index_problem(self) -> str | None:
+        """Why the index on disk cannot answer as it is (a killed indexing run, a lost vector
+        store), or None. Damage that stops it from being read at all raises BrokenIndex."""
+        pending = self.docstore.pending()
+        if pending:
+            return f"the last indexing run did not finish ({len(pending)} documents half-written)"
+        chunks, vectors = self.docstore.counts()[1], self.store.count()
+        if chunks != vectors:
+            return f"the index is incomplete (the vector store holds {vectors} vectors for {chunks} chunks)"
+        return None
 
     def ask(self, question: str, history=None) -> Answer:
         question = self.check_question(question)
@@ -172,4 +216,5 @@ class Assistant:
             chunks=chunks,
             built_at=datetime.fromtimestamp(float(built), tz=timezone.utc) if built else None,
             location=location,
+            problem=self.index_problem() if built else None,
         )

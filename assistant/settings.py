@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     evals_dir: Path = Field(default=Path("evals"), description="Eval cases (*.yaml), thresholds.toml, and reports/ written by `assistant eval`.")
 
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
-    max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report.")
+    max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report (big PDFs are mostly images).")
+    max_text_chars: int = Field(
+        default=5_000_000, ge=1,
+        description="Documents whose extracted text is longer are skipped with a report: 5 M characters take about 5 minutes to embed on 2 CPU cores.",
+    )
 
     upload_dir: Path = Field(default=Path("uploads"), description="Folder inside seeds_dir where the app saves uploaded documents (so they are indexed with the rest).")
     upload_max_mb: int = Field(default=20, ge=1, description="Largest upload the app accepts, in MiB as Streamlit counts (its uploader enforces the same limit in the browser).")

@@ -7,10 +7,13 @@ function (which downloads a model) is never used.
 from __future__ import annotations
 
 import os
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .docstore import BrokenIndex
 from .types import Chunk
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -33,46 +36,118 @@ def make_client(index_path: Path, chroma_url: str | None):
             host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
         )
     index_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(index_path / "chroma"), settings=chroma_settings)
+    path = str(index_path / "chroma")
+    try:
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except BaseException as exc:  # a damaged chroma.sqlite3 fails here, or panics in Chroma's Rust core (a BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        _forget_system(path)
+        raise BrokenIndex(f"the vector store at {path} cannot be opened ({_one_line(exc)})") from exc
+
+
+def remove_embedded_store(index_path: Path) -> None:
+    """Delete an embedded store that cannot be opened (for a rebuild)."""
+    path = index_path / "chroma"
+    _forget_system(str(path))
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _forget_system(path: str) -> None:
+    """Drop Chroma's per-path cache entry, which keeps a half-started system after a failed
+    open, so the next client for this path starts afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", {})
+    system = systems.pop(path, None)
+    getattr(SharedSystemClient, "_identifier_to_refcount", {}).pop(path, None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # a system that never started cannot stop cleanly; it is dropped anyway
+            pass
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+@contextmanager
+def _damage():
+    """Chroma's database errors (and Rust panics) on a damaged store become BrokenIndex."""
+    from chromadb.errors import InternalError
+
+    try:
+        yield
+    except InternalError as exc:
+        raise BrokenIndex(f"the vector store is damaged ({_one_line(exc)})") from exc
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise BrokenIndex(f"the vector store is damaged ({_one_line(exc)})") from exc
 
 
 class VectorStore:
     def __init__(self, client, collection: str):
         self._client = client
         self._name = collection
-        self._collection = client.get_or_create_collection(
-            collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        with _damage():
+            self._collection = client.get_or_create_collection(
+                collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        space = (self._collection.metadata or {}).get("hnsw:space")
+        if space != "cosine":
+            raise BrokenIndex(f"the vector store's collection {collection!r} was built by another version ({space} distance, not cosine)")
 
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
         if not chunks:
             return
-        self._collection.upsert(
-            ids=[c.id for c in chunks],
-            embeddings=vectors,
-            documents=[c.text for c in chunks],
-            metadatas=[{"source": c.source, "start": c.start, "end": c.end} for c in chunks],
-        )
+        with _damage():
+            self._collection.upsert(
+                ids=[c.id for c in chunks],
+                embeddings=vectors,
+                documents=[c.text for c in chunks],
+                metadatas=[{"source": c.source, "start": c.start, "end": c.end} for c in chunks],
+            )
 
     def delete_source(self, source: str) -> None:
-        self._collection.delete(where={"source": source})
+        with _damage():
+            self._collection.delete(where={"source": source})
 
     def query(self, vector: list[float], n: int) -> list[Hit]:
         count = self.count()
         if count == 0:
             return []
-        result = self._collection.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
+        with _damage():
+            result = self._collection.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
         return [Hit(id=i, similarity=1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
 
     def count(self) -> int:
-        return self._collection.count()
+        with _damage():
+            return self._collection.count()
+
+    def entries(self) -> list[tuple[str, str, int, int, str]]:
+        """Every stored chunk as (id, source, start, end, text): for checking the index against the document store."""
+        with _damage():
+            got = self._collection.get(include=["metadatas", "documents"])
+        return [(i, m["source"], m["start"], m["end"], d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
 
     def sources(self) -> set[str]:
         metadatas = self._collection.get(include=["metadatas"])["metadatas"] or []
         return {m["source"] for m in metadatas}
 
+    def close(self) -> None:
+        """Release the client (Chroma stops an embedded store when its last client closes)."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
     def reset(self) -> None:
-        self._client.delete_collection(self._name)
-        self._collection = self._client.get_or_create_collection(
-            self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        with _damage():
+            self._client.delete_collection(self._name)
+            self._collection = self._client.get_or_create_collection(
+                self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )

@@ -113,3 +113,18 @@ def extracted_text(root: Path, source: str) -> str:
     """The text offsets refer to, re-extracted from the file itself (not from the index)."""
     files, _ = scan(root / "seeds", root, 10**9)
     return extract(next(f for f in files if f.source == source)).text
+
+
+def index_contents(assistant) -> set[tuple[str, str, int, int, str]]:
+    """The chunks an index holds, after checking that its two stores agree: the vector store has
+    exactly the document store's chunks (same ids, spans and texts), none twice, no orphans, and
+    every chunk is an exact span of its document's stored text."""
+    entries = assistant.store.entries()
+    chunks = {(c.id, c.source, c.start, c.end, c.text) for c in assistant.docstore.chunks()}
+    assert len(entries) == len(set(entries)) == assistant.store.count(), "duplicate vectors"
+    assert set(entries) == chunks, "vector store and document store disagree"
+    assert assistant.docstore.counts()[1] == len(chunks) and not assistant.docstore.pending()
+    texts = assistant.docstore.texts()
+    assert {c[1] for c in chunks} <= set(texts), "chunks of a document that is not stored"
+    assert all(texts[source][start:end] == text for _, source, start, end, text in chunks)
+    return chunks

@@ -1,0 +1,152 @@
+"""A broken index (damaged or missing files, an older format): `ask`, `status` and `index` say in
+one line to run `assistant index --rebuild`, never with a traceback, and the rebuild recovers."""
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant import Assistant, Settings, embeddings
+from assistant.cli import cli
+from conftest import index_contents, make_project
+
+HINT = "Run `assistant index --rebuild` to rebuild it."
+QUESTION = "Who is the Kremlin's spokesman?"
+
+
+@pytest.fixture(scope="module")
+def good_index(tmp_path_factory, embedder) -> Path:
+    """A built index, closed, to copy into each broken project."""
+    root = make_project(tmp_path_factory.mktemp("good"))
+    assistant = Assistant(Settings(root=root), embedder=embedder)
+    assistant.index()
+    assistant.store.close()
+    assistant.docstore.close()
+    return root / "index"
+
+
+@pytest.fixture
+def cli_run(embedder, monkeypatch):
+    """`assistant ARGS` in this process (the loaded model reused): (exit code, stdout, stderr)."""
+    monkeypatch.setattr(embeddings, "SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+
+    def invoke(root: Path, *args: str):
+        result = CliRunner().invoke(cli, list(args), env={"ASSISTANT_ROOT": str(root)})
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def garble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[:100] = b"\x5a" * 100
+    path.write_bytes(bytes(data))
+
+
+def old_format(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
+
+
+def unknown_layout(path: Path) -> None:
+    path.unlink()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE docs (path TEXT, body TEXT)")
+
+
+def l2_collection(index: Path) -> None:
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(index / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))
+    client.delete_collection("passages")
+    client.create_collection("passages", metadata={"hnsw:space": "l2"}, embedding_function=None)
+    client.close()
+
+
+def replace_with_file(path: Path) -> None:
+    shutil.rmtree(path)
+    path.write_text("not a folder")
+
+
+def replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+BREAKAGES = {
+    "docstore truncated": (lambda i: truncate(i / "docstore.sqlite3"), "is damaged (database disk image is malformed)"),
+    "docstore garbled": (lambda i: garble(i / "docstore.sqlite3"), "is damaged (file is not a database)"),
+    "docstore is a folder": (lambda i: replace_with_folder(i / "docstore.sqlite3"), "cannot be read (unable to open database file)"),
+    "docstore of an older format": (lambda i: old_format(i / "docstore.sqlite3"), "was built by another version (format 0)"),
+    "docstore of an unknown layout": (lambda i: unknown_layout(i / "docstore.sqlite3"), "has an unknown layout"),
+    "chroma.sqlite3 truncated": (lambda i: truncate(i / "chroma" / "chroma.sqlite3"), "database disk image is malformed"),
+    "chroma.sqlite3 garbled": (lambda i: garble(i / "chroma" / "chroma.sqlite3"), "file is not a database"),
+    "chroma folder is a file": (lambda i: replace_with_file(i / "chroma"), "cannot be opened"),
+    "chroma folder deleted": (lambda i: shutil.rmtree(i / "chroma"), "the index is incomplete (the vector store holds 0 vectors for 19 chunks)"),
+    "chroma collection of an older format": (l2_collection, "was built by another version (l2 distance, not cosine)"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_broken_index_says_rebuild_and_rebuild_recovers(breakage, good_index, tmp_path, cli_run, embedder):
+    root = make_project(tmp_path)
+    shutil.copytree(good_index, root / "index")
+    damage, message = BREAKAGES[breakage]
+    damage(root / "index")
+
+    commands = [("status",), ("ask", QUESTION), ("ask", "--json", QUESTION)]
+    if breakage != "chroma folder deleted":  # a plain run repairs that one (next test)
+        commands.append(("index",))
+    for command in commands:
+        code, _, stderr = cli_run(root, *command)
+        assert code == 1, (command, stderr)
+        assert stderr.startswith("Error: ") and stderr.endswith(f"{HINT}\n") and stderr.count("\n") == 1, (command, stderr)
+        assert message in stderr, (command, stderr)
+
+    code, stdout, stderr = cli_run(root, "index", "--rebuild")
+    assert code == 0, stderr
+    assert "added: seeds/000_74b09fb6327d5bb6.txt" in stdout
+    code, stdout, _ = cli_run(root, "status")
+    assert code == 0 and stdout.startswith("1 documents, 19 chunks, built 20")
+    code, stdout, _ = cli_run(root, "ask", QUESTION)
+    assert code == 0 and "Peskov" in stdout
+    index_contents(Assistant(Settings(root=root), embedder=embedder))
+
+
+@pytest.mark.parametrize("lost, note", [
+    ("chroma", "note: rebuilt the index: the vector store held 0 vectors for the document store's 19 chunks"),
+    ("docstore.sqlite3", "note: rebuilt the index: the document store was missing, the vector store held 19 vectors"),
+])
+def test_plain_index_run_repairs_a_lost_store(lost, note, good_index, tmp_path, cli_run, embedder):
+    root = make_project(tmp_path)
+    shutil.copytree(good_index, root / "index")
+    target = root / "index" / lost
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    code, stdout, stderr = cli_run(root, "index")
+    assert code == 0 and note in stderr, stderr
+    assert "added: seeds/000_74b09fb6327d5bb6.txt" in stdout
+    code, stdout, _ = cli_run(root, "ask", QUESTION)
+    assert code == 0 and "Peskov" in stdout
+    assert len(index_contents(Assistant(Settings(root=root), embedder=embedder))) == 19
+
+
+def test_unknown_files_in_the_index_folder_are_left_alone(good_index, tmp_path, cli_run):
+    root = make_project(tmp_path)
+    shutil.copytree(good_index, root / "index")
+    (root / "index" / "faiss.index").write_bytes(os.urandom(64))  # say, from another tool or an old layout
+    (root / "index" / "notes").mkdir()
+    code, stdout, _ = cli_run(root, "status")
+    assert code == 0 and stdout.startswith("1 documents, 19 chunks")
+    code, _, stderr = cli_run(root, "index", "--rebuild")
+    assert code == 0, stderr
+    assert (root / "index" / "faiss.index").exists() and (root / "index" / "notes").is_dir()
+    code, stdout, _ = cli_run(root, "ask", QUESTION)
+    assert code == 0 and "Peskov" in stdout

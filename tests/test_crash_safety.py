@@ -1,0 +1,238 @@
+"""Crash safety: `assistant index` killed with SIGKILL at random moments, again and again; the
+next `assistant index` must leave exactly what a clean build holds. Two runs at once wait for
+each other.
+
+Each run is a real process running the `assistant` command's own entry point. They are forked
+from a server process that has imported the libraries once (multiprocessing's forkserver), so a
+round costs the model load and the indexing, not 10 s of imports, and a kill lands in the work.
+"""
+
+import fcntl
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import Settings
+from assistant.chunking import Chunker
+from assistant.indexing import unique_contents
+from assistant.loaders import extract, scan
+
+LICENCES = Path("/usr/share/common-licenses")
+PRELOAD = ["assistant.cli", "assistant.pipeline", "assistant.indexing", "assistant.embeddings", "sentence_transformers", "chromadb", "bm25s"]
+WAITING = "another `assistant index` is running on this index; waiting for it to finish"
+
+
+def use_settings(root: str, env: dict[str, str]) -> None:
+    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        del os.environ[key]
+    os.environ.update(env, ASSISTANT_ROOT=root)
+
+
+def run_cli(args: list[str], root: str, out: str, env: dict[str, str]) -> None:
+    """`assistant ARGS` in this process, as the console script runs it, output to the file OUT."""
+    use_settings(root, env)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    from assistant.cli import main
+
+    sys.argv = ["assistant", *args]
+    main()
+
+
+def dump_index(root: str, out: str, env: dict[str, str]) -> None:
+    """What the index holds, read by a fresh process: both stores, the journal, and the ids the
+    vector index itself returns for a query that asks for everything."""
+    use_settings(root, env)
+    from assistant import Assistant
+
+    assistant = Assistant()
+    entries = assistant.store.entries()
+    dim = 384
+    found = assistant.store.query([dim ** -0.5] * dim, max(len(entries), 1))
+    json.dump({
+        "vectors": entries,
+        "nearest": sorted(h.id for h in found),
+        "chunks": [[c.id, c.source, c.start, c.end, c.text] for c in assistant.docstore.chunks()],
+        "pending": assistant.docstore.pending(),
+        "hashes": assistant.docstore.hashes(),
+    }, open(out, "w"))
+
+
+@pytest.fixture(scope="module")
+def forkserver():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def paragraphs() -> list[str]:
+    """Real English text in paragraphs: Debian's licence texts."""
+    out = []
+    for path in sorted(LICENCES.iterdir()):
+        if path.is_file() and not path.is_symlink():
+            out += [" ".join(p.split()) for p in path.read_text(encoding="utf-8", errors="replace").split("\n\n") if len(p.split()) > 12]
+    if len(out) < 60:
+        pytest.skip("needs the licence texts of /usr/share/common-licenses")
+    return out
+
+
+class Corpus:
+    """A folder of a few dozen small documents that the test edits between rounds."""
+
+    def __init__(self, seeds: Path, rng: random.Random):
+        self.seeds, self.rng = seeds, rng
+        self.pool = paragraphs()
+        self.next = 0
+        seeds.mkdir(parents=True)
+        for i in range(24):
+            self.write(f"doc{i:02d}.txt")
+
+    def text(self) -> str:
+        parts = self.pool[self.next:self.next + 2]
+        self.next = (self.next + 2) % (len(self.pool) - 2)
+        return "\n\n".join(parts) + "\n"
+
+    def write(self, name: str) -> None:
+        (self.seeds / name).write_text(self.text(), encoding="utf-8")
+
+    def names(self) -> list[str]:
+        return sorted(p.name for p in self.seeds.iterdir())
+
+    def edit(self) -> int:
+        """Change three documents, add two, delete two; returns how many need embedding."""
+        names = self.names()
+        for name in self.rng.sample(names, 3):
+            self.write(name)
+        for _ in range(2):
+            self.write(f"new{self.rng.randrange(10**6):06d}.txt")
+        for name in self.rng.sample(names, 2):
+            (self.seeds / name).unlink()
+        return 5
+
+
+def clean_build(root: Path, env: dict[str, str]) -> set[tuple]:
+    """The chunks a clean build of the folder holds, computed from the files themselves."""
+    settings = Settings(root=root, **{k.removeprefix("ASSISTANT_").lower(): v for k, v in env.items()})
+    files, _ = scan(settings.seeds_path, root, int(settings.max_file_mb * 1e6))
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    return {(c.id, c.source, c.start, c.end, c.text) for f in unique_contents(files)[0] for c in chunker.split(extract(f))}
+
+
+class Runner:
+    def __init__(self, context, root: Path):
+        self.context, self.root, self.runs = context, root, 0
+
+    def start(self, args: list[str], env: dict[str, str]):
+        self.runs += 1
+        out = self.root / f"run{self.runs:02d}.log"
+        process = self.context.Process(target=run_cli, args=(args, str(self.root), str(out), env))
+        process.start()
+        return process, out
+
+    def run(self, args: list[str], env: dict[str, str], timeout: float = 300) -> str:
+        process, out = self.start(args, env)
+        process.join(timeout)
+        text = out.read_text()
+        assert process.exitcode == 0, text
+        return text
+
+    def contents(self, env: dict[str, str]) -> dict:
+        out = self.root / "dump.json"
+        process = self.context.Process(target=dump_index, args=(str(self.root), str(out), env))
+        process.start()
+        process.join(300)
+        assert process.exitcode == 0
+        return json.loads(out.read_text())
+
+
+def assert_clean(dump: dict, expected: set[tuple]) -> None:
+    vectors = [tuple(v) for v in dump["vectors"]]
+    chunks = {tuple(c) for c in dump["chunks"]}
+    assert dump["pending"] == []
+    assert len(vectors) == len(set(vectors)), "duplicate vectors"
+    assert set(vectors) == chunks, "vector store and document store disagree"
+    assert dump["nearest"] == sorted(v[0] for v in vectors), "the vector index misses ids its records hold"
+    assert chunks == expected, f"{len(chunks - expected)} chunks not in a clean build, {len(expected - chunks)} missing"
+    assert set(dump["hashes"]) == {c[1] for c in expected}
+
+
+def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkserver):
+    rng = random.Random(20261126)
+    corpus = Corpus(tmp_path / "seeds", rng)
+    runner = Runner(forkserver, tmp_path)
+    env: dict[str, str] = {}
+
+    started = time.perf_counter()
+    runner.run(["index"], env)  # calibration: an uninterrupted build, then a run with nothing to do
+    full = time.perf_counter() - started
+    started = time.perf_counter()
+    runner.run(["index"], env)
+    idle = time.perf_counter() - started
+    assert_clean(runner.contents(env), clean_build(tmp_path, env))
+
+    plan = ["edit", "fresh", "edit", "rebuild", "edit", "chunk-size", "edit", "fresh", "rebuild", "edit"]
+    landed = repaired = 0
+    for kind in plan:
+        args = ["index", "--rebuild"] if kind == "rebuild" else ["index"]
+        work = full
+        if kind == "edit":
+            work = idle + (full - idle) * corpus.edit() / len(corpus.names())
+        elif kind == "fresh":
+            shutil.rmtree(tmp_path / "index")
+        elif kind == "chunk-size":
+            env = {"ASSISTANT_CHUNK_SIZE": "300"} if not env else {}
+        process, _ = runner.start(args, env)
+        time.sleep(rng.uniform(0.15, 0.95) * work)
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+            landed += 1
+        process.join(300)
+        recovery = runner.run(["index"], env)
+        repaired += "note: rebuilt the index" in recovery
+        assert_clean(runner.contents(env), clean_build(tmp_path, env))
+
+    runner.run(["index", "--rebuild"], env)  # a clean build by the assistant itself agrees too
+    assert_clean(runner.contents(env), clean_build(tmp_path, env))
+    print(f"\n{landed} of {len(plan)} runs killed mid-run, each followed by a clean index "
+          f"({repaired} recoveries rebuilt a mismatched vector store); full build {full:.1f} s, idle run {idle:.1f} s")
+    assert landed >= len(plan) // 2
+
+
+def lock_holder(path: Path) -> bool:
+    """Whether another process holds the index lock (checked without keeping it)."""
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def test_two_index_runs_at_once_are_serialised(tmp_path, forkserver):
+    corpus = Corpus(tmp_path / "seeds", random.Random(7))
+    runner = Runner(forkserver, tmp_path)
+    first, first_out = runner.start(["index"], {})
+    lock = tmp_path / "index" / ".index.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and lock_holder(lock)):
+        assert first.is_alive() and time.monotonic() < deadline, first_out.read_text()
+        time.sleep(0.05)
+    second, second_out = runner.start(["index"], {})
+    for process in (first, second):
+        process.join(300)
+    first_text, second_text = first_out.read_text(), second_out.read_text()
+    assert first.exitcode == 0 and second.exitcode == 0, first_text + second_text
+    assert f"added {len(corpus.names())}, replaced 0" in first_text
+    assert WAITING in second_text  # told why it waits…
+    assert f"added 0, replaced 0, removed 0, kept {len(corpus.names())}" in second_text  # …and did not redo the work
+    assert_clean(runner.contents({}), clean_build(tmp_path, {}))
