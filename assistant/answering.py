@@ -9,12 +9,14 @@ whether it holds the kind of thing asked for (a number for "how many", a time fo
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
+from .chat import REFERRING
 from .lexical import matches, normalize, tokens
 from .retrieval import Corpus
 from .settings import Settings
@@ -53,6 +55,56 @@ def wants_type(question: str) -> re.Pattern | None:
     return None
 
 
+# A year names a time, not a quantity: "in February 2022" does not say how many.
+_YEAR = re.compile(r"(?<![$€£\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![.,]\d| ?(%|percent|million|billion|thousand|hundred))")
+
+
+def holds(kind: re.Pattern | None, sentence: str) -> bool:
+    """Whether the sentence has the kind of thing asked for (always, when nothing is)."""
+    if kind is None:
+        return True
+    text = normalize(sentence)
+    if kind is _NUMBER:
+        text = _YEAR.sub(" ", text)
+    return bool(kind.search(text))
+
+
+# Words that name the kind of answer rather than what it is about: a sentence saying "Wednesday"
+# answers "on what *day* of the *week*" without either word.
+_TYPE_WORDS = """day days week month year date time decade century number amount sum share percentage percent
+    proportion fraction portion figure""".split()
+
+
+@lru_cache(maxsize=1)
+def _type_terms() -> frozenset[str]:
+    return frozenset(t for w in _TYPE_WORDS for t in tokens(w, keep_stopwords=True))
+
+
+# The phrase a which/what question names its answer with ("which <Gulf state>", "what <day>"): its
+# words describe the answer, so a capitalised one there is no name the sentence must repeat. It ends
+# at the first function word or past-tense verb ("Which Gulf state brokered…").
+_WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'’-]+\s*){1,3})")
+_PHRASE_END = frozenset(
+    """is was are were be been being do does did has have had will would can could should may might must
+    of in on at for to from with by about into over under after before during as than that and or but
+    the a an this these those his her its their our my your he she it they we you i there""".split()
+)
+
+
+def answer_phrase(question: str) -> set[str]:
+    """The words of 'which/what <phrase>' that describe the answer."""
+    match = _WH_PHRASE.search(normalize(question))
+    if not match:
+        return set()
+    words = []
+    for i, word in enumerate(match.group(1).split()):
+        word = word.strip("?.,!;:")
+        if word in _PHRASE_END or (i and word.endswith("ed")):
+            break
+        words.append(word)
+    return {t for w in words for t in tokens(w)}
+
+
 _ENTITY = re.compile(r"(?<!^)(?<![.?!:] )(?<![.?!:]\n)\b([A-Z][\w’'-]+|\d[\d.,]*)")
 _FOCUS = [
     re.compile(r"\bhow (?:many|much) ([a-z]+)"),
@@ -83,8 +135,9 @@ def term_weight(term: str, corpus: Corpus) -> float:
 
 
 def entity_terms(question: str) -> set[str]:
-    """Names and numbers in the question (capitalised words past its start, digits)."""
-    return {t for word in _ENTITY.findall(question) for t in tokens(word)}
+    """Names and numbers in the question (capitalised words past its start, digits), except
+    those describing the answer ("Which *Gulf* state…")."""
+    return {t for word in _ENTITY.findall(question) for t in tokens(word)} - answer_phrase(question)
 
 
 def focus_terms(question: str) -> set[str]:
@@ -98,6 +151,70 @@ def focus_terms(question: str) -> set[str]:
     return found
 
 
+_CAPITALISED = re.compile(r"(\S*?)\s*\b([A-Z][\w’'-]*)")
+_PREPOSITIONS = frozenset("of in on at to for from with by about into onto over under after before during between against among".split())
+
+
+def antecedents(sentence: str) -> set[str]:
+    """Names in a sentence that a "he", "his" or "this" in the next one can point back to.
+
+    A name after a preposition ("an interview with Izvestia") or in a possessive ("praised
+    Qatar’s mediation") is seldom what the next sentence's pronoun means; the subject or the
+    object is ("Peskov praised…" → "His comments…").
+    """
+    found = set()
+    for before, word in _CAPITALISED.findall(sentence):
+        if before.lower() in _PREPOSITIONS or re.search(r"['’]s$", word):
+            continue
+        found.update(tokens(word))
+    return found
+
+
+# "…, and what did he co-author?": a second question joined to the first.
+_PART_SPLIT = re.compile(
+    r",?\s+and\s+(?=(?:what|which|who|whom|whose|when|where|why|how|did|does|do|is|was|are|were|has|have|had|can|could|will|would)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a compound question asks, each on its own (one part for a simple question)."""
+    parts = [p.strip(" ,") for p in _PART_SPLIT.split(question)]
+    return [p for p in parts if tokens(p)] if len(parts) > 1 else [question]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks, worked out once: its words with their weights, the names and the
+    thing it is about that a supporting sentence must hold, and the kind of answer it needs."""
+
+    weights: dict[str, float]
+    entities: frozenset[str]
+    focus: frozenset[str]
+    needed: re.Pattern | None
+    counted: bool  # "how many <galleries>": a number only answers it next to the thing counted
+
+    @classmethod
+    def of(cls, question: str, corpus: Corpus, settings: Settings) -> Asked:
+        terms = set(tokens(question))
+        phrase = answer_phrase(question)
+        return cls(
+            weights={t: term_weight(t, corpus) * (settings.answer_phrase_weight if t in phrase else 1.0) for t in terms},
+            entities=frozenset(entity_terms(question) & terms),
+            focus=frozenset(focus_terms(question) & terms),
+            needed=wants_type(question),
+            counted=any(w not in _NOT_FOCUS and tokens(w) for w in _FOCUS[0].findall(normalize(question))),
+        )
+
+    def present(self, vocabulary: set[str], typed: bool) -> set[str]:
+        """The question's words a sentence with this vocabulary holds; words naming the kind of
+        answer ("day", "percentage") count as held when the sentence has that kind of thing."""
+        found = {t for t in self.weights if matches(t, vocabulary)}
+        if typed and self.needed is not None:
+            found |= self.weights.keys() & _type_terms()
+        return found
+
+
 @dataclass
 class Evidence:
     """Why a sentence might answer the question: the features support is computed from."""
@@ -108,15 +225,17 @@ class Evidence:
     coverage: float  # rarity-weighted share of the question's words found in the sentence
     dense: float  # embedding similarity of the question and the sentence's chunk
     has_type: bool  # holds a number/time when the question asks for one
-    missing_entities: int  # names and numbers of the question absent from the sentence
+    counted: bool  # the question counts a thing ("how many galleries"): a number elsewhere counts something else
+    missing_entities: float  # names and numbers of the question absent from the sentence (in part when only the one before has them)
     missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
     covered: frozenset[str] = frozenset()  # the question's words the sentence contains
+    carried: frozenset[str] = frozenset()  # the question's names only the sentence before holds
     meaning: float | None = None  # coverage where absent words count by their closest word in meaning
 
     def support(self, s: Settings) -> float:
         coverage = self.coverage if self.meaning is None else self.meaning
         score = s.lexical_weight * coverage + (1 - s.lexical_weight) * self.dense
-        if not self.has_type:
+        if not self.has_type or (self.counted and self.missing_focus):
             score *= s.missing_type_penalty
         return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus
 
@@ -130,71 +249,87 @@ class ExtractiveGenerator:
         self.settings = settings
         self.embedder = embedder  # needs word_vectors(); without it coverage stays purely lexical
 
-    def evidence(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+    def evidence(self, asked: Asked, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """Features of every sentence of the passages (each sentence once, best passage kept)."""
-        terms = set(tokens(question))
-        if not terms:
+        s = self.settings
+        total = sum(asked.weights.values())
+        if not total:
             return []
-        weights = {t: term_weight(t, corpus) for t in terms}
-        total = sum(weights.values())
-        entities = entity_terms(question) & terms
-        focus = focus_terms(question) & terms
-        needed = wants_type(question)
         found: dict[tuple[str, int], Evidence] = {}
         for passage in passages:
             chunk = passage.chunk
             text = corpus.texts.get(chunk.source, "")
-            previous_vocabulary: set[str] = set()
+            spans = corpus.sentences.get(chunk.source, [])
             for start, end in corpus.sentences_in(chunk):
-                sentence = text[start:end]
-                vocabulary = set(tokens(sentence))
-                # "His comments came after…": names from the sentence before count as present.
-                named = {t for t in entities if matches(t, vocabulary | previous_vocabulary)}
-                previous_vocabulary = vocabulary
                 key = (chunk.source, start)
                 if key in found and found[key].dense >= passage.dense:
                     continue
-                present = {t for t in terms if matches(t, vocabulary)}
+                sentence = text[start:end]
+                vocabulary = set(tokens(sentence))
+                typed = holds(asked.needed, sentence)
+                present = asked.present(vocabulary, typed)
+                missing = {t for t in asked.entities if t not in present}
+                # "His comments came after…": a sentence that refers back may leave the name to
+                # the sentence before it, which then counts in part.
+                before = bisect_left(spans, (start, end)) - 1
+                carried: set[str] = set()
+                if missing and before >= 0 and set(tokens(sentence, keep_stopwords=True)) & REFERRING:
+                    carried = {t for t in missing if matches(t, antecedents(text[slice(*spans[before])]))}
+                credit = s.carried_name_credit
                 found[key] = Evidence(
                     source=chunk.source,
                     start=start,
                     end=end,
-                    coverage=sum(weights[t] for t in present) / total,
+                    coverage=(sum(asked.weights[t] for t in present) + credit * sum(asked.weights[t] for t in carried)) / total,
                     dense=passage.dense,
-                    has_type=needed is None or bool(needed.search(normalize(sentence))),
-                    missing_entities=len(entities - named),
-                    missing_focus=len(focus - present),
+                    has_type=typed,
+                    counted=asked.counted,
+                    missing_entities=len(missing) - credit * len(carried),
+                    missing_focus=len(asked.focus - present),
                     covered=frozenset(present),
+                    carried=frozenset(carried),
                 )
         return list(found.values())
 
-    def weigh_meaning(self, question: str, candidates: list[Evidence], corpus: Corpus) -> None:
+    def weigh_meaning(self, question: str, asked: Asked, candidates: list[Evidence], corpus: Corpus) -> None:
         """Set ``meaning`` on the candidates: each question word counts by its best match in the
-        sentence, 1 for the same word, else the cosine of their contextual vectors (never below 0).
+        sentence, 1 for the same word, else by the cosine of their contextual vectors above the
+        level unrelated words reach (``meaning_floor``).
 
         A paraphrase ("hold" for "control") keeps most of its weight; a question about something
-        the sentence never touches ("age", "born") does not.
+        the sentence never touches ("age", "born") does not. The thing asked about ("how many
+        *kids*") counts as present when a word close enough in meaning stands for it ("children").
         """
         if not candidates or not hasattr(self.embedder, "word_vectors"):
             return
         texts = [corpus.texts[e.source][e.start:e.end] for e in candidates]
         question_words, *sentence_words = self.embedder.word_vectors([question, *texts])
-        asked: dict[str, tuple[float, np.ndarray]] = {}
+        words_asked: dict[str, tuple[float, np.ndarray]] = {}
         for word, vector in zip(question_words.words, question_words.vectors):
             for term in tokens(word)[:1]:
-                if len(term) > 1 and term not in asked:
-                    asked[term] = (term_weight(term, corpus), vector)
-        total = sum(weight for weight, _ in asked.values())
+                if len(term) > 1 and term in asked.weights and term not in words_asked:
+                    words_asked[term] = (asked.weights[term], vector)
+        total = sum(weight for weight, _ in words_asked.values())
         if not total:
             return
+        floor = self.settings.meaning_floor
         for evidence, words in zip(candidates, sentence_words):
-            vocabulary = {t for w in words.words for t in tokens(w)}
+            content = [i for i, w in enumerate(words.words) if tokens(w)]  # "a", "with" stand for nothing
+            vocabulary = {t for i in content for t in tokens(words.words[i])}
+            vectors = words.vectors[content]
             score = 0.0
-            for term, (weight, vector) in asked.items():
-                if matches(term, vocabulary):
+            evidence.missing_focus = len(asked.focus - evidence.covered)
+            for term, (weight, vector) in words_asked.items():
+                if term in evidence.covered or matches(term, vocabulary):
                     score += weight
-                elif len(words.words):
-                    score += weight * max(0.0, float(np.max(words.vectors @ vector)))
+                elif len(vectors):
+                    cosine = float(np.max(vectors @ vector))
+                    closeness = max(0.0, (cosine - floor) / (1 - floor))
+                    if term in evidence.carried:
+                        closeness = max(closeness, self.settings.carried_name_credit)
+                    score += weight * closeness
+                    if term in asked.focus and cosine >= self.settings.focus_similarity:  # "children" for "kids"
+                        evidence.missing_focus -= 1
             evidence.meaning = score / total
 
     def rank(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
@@ -202,35 +337,56 @@ class ExtractiveGenerator:
 
         All sentences are ranked lexically; the leaders are then re-weighed by meaning.
         """
-        found = sorted(self.evidence(question, passages, corpus), key=lambda e: -e.support(self.settings))
-        self.weigh_meaning(question, found[: self.settings.rerank_sentences], corpus)
+        asked = Asked.of(question, corpus, self.settings)
+        found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(self.settings))
+        self.weigh_meaning(question, asked, found[: self.settings.rerank_sentences], corpus)
         return sorted(found, key=lambda e: (-e.support(self.settings), e.source, e.start))
 
-    def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
+    def choose(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+        """The sentences to quote for one (simple) question, best first; none when support is weak."""
         s = self.settings
         ranked = self.rank(question, passages, corpus)
-        top = ranked[0].support(s) if ranked else 0.0
+        if not ranked or ranked[0].support(s) < s.abstain_threshold:
+            return ranked[:1] if ranked else []
+        top = ranked[0].support(s)
+        chosen = [ranked[0]]
+        weights = Asked.of(question, corpus, s).weights
+        total = sum(weights.values()) or 1.0
+
+        def adds(candidate: Evidence) -> float:
+            known = frozenset().union(*(c.covered for c in chosen))
+            return sum(weights.get(t, 0.0) for t in candidate.covered - known) / total
+
+        # A second sentence is quoted when it answers a part of the question the first one does
+        # not touch ("…, and how large was the aid?", "…position shifted" → "This represents a
+        # shift…"), else when it is nearly as good as the first.
+        for candidate in ranked[1:]:
+            if len(chosen) < s.max_quotes and candidate.support(s) >= s.second_quote_floor * s.abstain_threshold and adds(candidate) >= s.second_quote_gain:
+                chosen.append(candidate)
+        for candidate in ranked[1:]:
+            if len(chosen) < s.max_quotes and candidate not in chosen and candidate.support(s) >= max(s.abstain_threshold, s.second_quote_ratio * top):
+                chosen.append(candidate)
+        return chosen
+
+    def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
+        """Answer each part of the question ("Who is the envoy, and what did he write?") with its
+        own best sentences; abstain when no part is supported."""
+        s = self.settings
+        parts = question_parts(question)
+        picks = [self.choose(part, passages, corpus) for part in parts]
+        supports = [p[0].support(s) if p else 0.0 for p in picks]
+        top = max(supports)
         if top < s.abstain_threshold:
             return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name)
-        chosen = [ranked[0]]
-        weights = {t: term_weight(t, corpus) for t in tokens(question)}
-        total = sum(weights.values()) or 1.0
-        for candidate in ranked[1:]:
-            if len(chosen) >= s.max_quotes:
-                break
-            support = candidate.support(s)
-            known = frozenset().union(*(c.covered for c in chosen))
-            adds = sum(weights.get(t, 0.0) for t in candidate.covered - known) / total
-            # A second sentence is quoted when it is nearly as good, or when it answers a part of
-            # the question ("…, and how large was the aid?") that the first one does not touch.
-            if support >= max(s.abstain_threshold, s.second_quote_ratio * top) or (
-                adds >= s.second_quote_gain and support >= s.second_quote_floor * s.abstain_threshold
-            ):
-                chosen.append(candidate)
-        chosen.sort(key=lambda e: (e.source, e.start))  # reading order
+        chosen: dict[tuple[str, int], Evidence] = {}
+        for pick, support in zip(picks, supports):
+            if support >= s.abstain_threshold:
+                for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
+                    chosen.setdefault((e.source, e.start), e)
+        ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
         quotes = [
             Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(s), 4))
-            for e in chosen
+            for e in ordered
         ]
         return Answer(
             question=question,

@@ -60,17 +60,24 @@ def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+# Word-forming prefixes: 'preconditions' is about conditions, 'co-author' about authoring.
+_PREFIXES = ("pre", "re", "co", "un", "non", "anti", "counter", "over", "under", "sub", "post", "inter", "mis", "dis", "de")
+
+
 def matches(term: str, vocabulary: set[str]) -> bool:
-    """A term is present when a word shares its stem, or most of a long prefix with it.
+    """A term is present when a word shares its stem, or most of a long prefix with it, or is
+    the term with a word-forming prefix.
 
     The prefix rule joins derived forms the stemmer keeps apart: 'russia'/'russian',
-    'percentag'/'percent', 'invad'/'invas'.
+    'percentag'/'percent', 'invad'/'invas'; the last one 'condit'/'precondit'.
     """
     if term in vocabulary:
         return True
     if len(term) < 5 or term[0].isdigit():
         return False
     for word in vocabulary:
+        if len(word) > len(term) and word.endswith(term) and word[: len(word) - len(term)] in _PREFIXES:
+            return True
         if len(word) < 5 or word[:4] != term[:4]:
             continue
         shared = len(commonprefix((word, term)))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .answering import ExtractiveGenerator, Generator
-from .chat import standalone_query
+from .chat import resolve_references, standalone_query
 from .docstore import BrokenIndex, DocStore
 from .indexing import Indexer, IndexReport, Progress, index_lock
 from .retrieval import Corpus, HybridRetriever
@@ -179,12 +179,13 @@ class Assistant:
     def _standalone(self, question: str, history) -> tuple[str, str]:
         """(retrieval query, question for the generator). An LLM rewrites a follow-up into a
         standalone question; the extractive answerer carries the previous question along for
-        retrieval and judges support on the question's own words."""
+        retrieval and judges support on the question's own words, a pronoun standing for the
+        person the last turn was about replaced by that person's name."""
         rewrite = getattr(self.generator, "rewrite", None)
         if rewrite is not None and history:
             standalone = rewrite(question, history)
             return standalone, standalone
-        return standalone_query(question, history), question
+        return standalone_query(question, history), resolve_references(question, history)
 
     @staticmethod
     def _stamp(answer: Answer, question: str, query: str, started: float) -> Answer:
