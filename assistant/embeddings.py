@@ -57,20 +57,25 @@ class SentenceTransformerEmbedder(Embeddings):
         self._words: OrderedDict[str, WordVectors] = OrderedDict()
         self._words_lock = threading.Lock()
         self.words_cache_size = 2048
+        # The fast tokenizer keeps padding/truncation settings as state that each call resets, so
+        # two threads using it at once (padded batches, unpadded offsets) get ragged tensors.
+        self._model_lock = threading.RLock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        with self._model_lock:
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return list(self._query(text))
 
     def _embed_one(self, text: str) -> tuple[float, ...]:
-        vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0]
+        with self._model_lock:
+            vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0]
         return tuple(vector.tolist())
 
     def word_vectors(self, texts: list[str]) -> list[WordVectors]:
@@ -81,10 +86,11 @@ class SentenceTransformerEmbedder(Embeddings):
         with self._words_lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._words))
         if missing:
-            outputs = self._model.encode(
-                missing, output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False, batch_size=self.batch_size
-            )
-            computed = {text: self._words_of(text, out.float().numpy()) for text, out in zip(missing, outputs)}
+            with self._model_lock:
+                outputs = self._model.encode(
+                    missing, output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False, batch_size=self.batch_size
+                )
+                computed = {text: self._words_of(text, out.float().numpy()) for text, out in zip(missing, outputs)}
             with self._words_lock:
                 self._words.update(computed)
                 while len(self._words) > self.words_cache_size:
