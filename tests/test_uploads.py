@@ -86,12 +86,12 @@ def test_save_never_overwrites_without_replace(upload_settings, tmp_path):
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("empty.txt", b"", "no text in file"),
-        ("blank.md", b" \n\t\n", "no text in file"),
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b" \n\t\n", r"no text \(only whitespace\)"),
         ("latin1.txt", "caf\u00e9".encode("latin-1"), "not valid UTF-8"),
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary content"),
         ("scan.pdf", b"%PDF-1.4 this is not really a pdf", "PDF"),
-        ("scripts.html", b"<html><script>alert(1)</script></html>", "no text in file"),
+        ("scripts.html", b"<html><script>alert(1)</script></html>", r"no visible text \(only markup or scripts\)"),
     ],
 )
 def test_save_refuses_files_the_loader_cannot_read(upload_settings, tmp_path, name, data, reason):
