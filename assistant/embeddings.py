@@ -58,6 +58,17 @@ class SentenceTransformerEmbedder(Embeddings):
         self._words_lock = threading.Lock()
         self.words_cache_size = 2048
 
+    @property
+    def sentence_transformer(self):
+        """The underlying SentenceTransformer (the benchmark's raw-encode baseline)."""
+        return self._model
+
+    def clear_caches(self) -> None:
+        """Forget cached query and word vectors, so a benchmark times each question from scratch."""
+        self._query.cache_clear()
+        with self._words_lock:
+            self._words.clear()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
