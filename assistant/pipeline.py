@@ -60,9 +60,9 @@ class Assistant:
     @property
     def embedder(self):
         if self._embedder is None:
-            from .embeddings import SentenceTransformerEmbedder
+            from .embeddings import make_embedder
 
-            self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+            self._embedder = make_embedder(self.settings)
         return self._embedder
 
     @property
