@@ -32,7 +32,8 @@ from .settings import Settings
 
 DEBIAN_DOCS = Path("/usr/share/doc")
 MIN_PARAGRAPH_CHARS = 40
-MIN_LETTER_SHARE = 0.7  # paragraphs mostly of letters and spaces: prose, not tables or hex dumps
+MIN_WORD_SHARE = 0.6  # paragraphs mostly of plain words: prose, not badges, tables or hex dumps
+_PLAIN_WORD = re.compile(r"[(\"'“‘]?[A-Za-z][a-z'’-]*[.,;:!?)\"'”’]*")
 PROCESS_TIMEOUT_S = 900
 COLD_QUESTION = "What share of Ukraine's territory do Russian forces control?"
 WARMUP_QUESTIONS = ["What is this document about?", "Who wrote it?"]
@@ -98,9 +99,9 @@ def paragraphs(path: Path) -> list[str]:
     out = []
     for paragraph in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")):
         paragraph = paragraph.strip("\n")
-        flat = _key(paragraph)
-        letters = sum(ch.isalpha() or ch == " " for ch in flat)
-        if len(flat) >= MIN_PARAGRAPH_CHARS and letters >= MIN_LETTER_SHARE * len(flat):
+        words = paragraph.split()
+        plain = sum(bool(_PLAIN_WORD.fullmatch(w)) for w in words)
+        if len(" ".join(words)) >= MIN_PARAGRAPH_CHARS and plain >= MIN_WORD_SHARE * len(words):
             out.append(paragraph)
     return out
 

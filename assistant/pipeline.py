@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from .answering import ExtractiveGenerator, Generator
 from .chat import standalone_query
-from .docstore import DocStore
+from .docstore import BrokenIndex, DocStore
 from .indexing import Indexer, IndexReport, Progress
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
@@ -54,6 +54,7 @@ class Assistant:
         self._store: VectorStore | None = None
         self._docstore: DocStore | None = None
         self._retriever: HybridRetriever | None = None
+        self._built_at: str | None = None  # the index build the retriever was loaded from
         self._lock = threading.RLock()
 
     # --- parts, built on first use ----------------------------------------------------------
@@ -85,22 +86,42 @@ class Assistant:
         return self._store
 
     def _ensure_retriever(self) -> HybridRetriever:
+        """The retriever over the index as it is now: reloaded when another instance sharing the
+        index folder (an `assistant index`, another app process) has changed it since."""
         with self._lock:
-            if self._retriever is None:
-                if self.docstore.get_meta("built_at") is None:
-                    self.index()
+            built = self.docstore.get_meta("built_at")
+            if built is None:
+                self.index()
+                built = self.docstore.get_meta("built_at")
+            if self._retriever is None or built != self._built_at:
                 corpus = Corpus.load(self.docstore)
                 self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
+                self._built_at = built
             return self._retriever
 
     # --- the API ---------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
         """Sync the index with the documents folder (incremental unless ``rebuild``)."""
         with self._lock:
+            if not rebuild:
+                self._check_shared_collection()
             indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
             report = indexer.sync(rebuild=rebuild, progress=progress, on_wait=on_wait)
             self._retriever = None
             return report
+
+    def _check_shared_collection(self) -> None:
+        """On a Chroma server, an index folder that was never built must not take over a collection
+        that another index folder built: syncing would delete that index to rebuild its own."""
+        if not self.settings.chroma_url or self.docstore.get_meta("built_at") is not None:
+            return
+        held = self.store.count()
+        if held:
+            raise BrokenIndex(
+                f"the collection '{self.settings.collection}' on {self.settings.chroma_url} holds {held} chunks indexed "
+                f"from another index folder, and {self.settings.index_path} has none: give this instance that folder "
+                "(ASSISTANT_INDEX_DIR) or another collection (ASSISTANT_COLLECTION)"
+            )
 
     def ask(self, question: str, history=None) -> Answer:
         question = self.check_question(question)
