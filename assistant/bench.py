@@ -72,7 +72,11 @@ class CorpusInfo:
     files: int
     added_files: int
     target_bytes: int
-    complete: bool  # False when the machine ran out of text before the target size
+
+    @property
+    def complete(self) -> bool:
+        """False when the machine ran out of text before the target size."""
+        return self.bytes >= self.target_bytes
 
 
 def text_sources() -> list[Path]:
@@ -113,7 +117,8 @@ def _label(path: Path) -> str:
 
 
 def build_corpus(root: Path, seeds: Path, factor: int, sources: list[Path] | None = None) -> CorpusInfo:
-    """``root/seeds``: the seeds plus added documents, up to ``factor`` × the seeds' size.
+    """``root/seeds``: the seeds plus added documents, up to ``factor`` × the seeds' size
+    (the last paragraph reaches it).
 
     Deterministic for a given machine: the same sources in the same order give the same files,
     and a smaller corpus is a prefix of a larger one. ``root/manifest.tsv`` records each added
@@ -126,21 +131,18 @@ def build_corpus(root: Path, seeds: Path, factor: int, sources: list[Path] | Non
     seed_bytes = sum(p.stat().st_size for p in seed_files)
     seen = {_key(p) for f in seed_files for p in paragraphs(f)}
     target, total, written, manifest = factor * seed_bytes, seed_bytes, 0, []
-    full = total >= target
     added = root / "seeds" / "added"
     for path in text_sources() if sources is None else sources:
-        if full:
+        if total >= target:
             break
         kept = []
         for paragraph in paragraphs(path):
-            size = len(paragraph.encode("utf-8")) + 2
-            if total + size > target:
-                full = True  # capped: the next paragraph would not fit
-                break
+            if total >= target:
+                break  # capped: the paragraph that reached the size is the last one
             if _key(paragraph) not in seen:
                 seen.add(_key(paragraph))
                 kept.append(paragraph)
-                total += size
+                total += len(paragraph.encode("utf-8")) + 2  # written with a blank line after it
         if not kept:
             continue
         written += 1
@@ -150,7 +152,7 @@ def build_corpus(root: Path, seeds: Path, factor: int, sources: list[Path] | Non
         manifest.append(f"seeds/added/{name}\t{path}")
     (root / "manifest.tsv").write_text("".join(line + "\n" for line in manifest), encoding="utf-8")
     files = [p for p in (root / "seeds").rglob("*") if p.is_file()]
-    return CorpusInfo(factor, root, sum(p.stat().st_size for p in files), len(files), written, target, full)
+    return CorpusInfo(factor, root, sum(p.stat().st_size for p in files), len(files), written, target)
 
 
 # --- measuring -----------------------------------------------------------------------------------

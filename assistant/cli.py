@@ -20,7 +20,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _assistant(ctx: click.Context):
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import Assistant
 
     try:
@@ -32,7 +32,7 @@ def _assistant(ctx: click.Context):
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
     from .docstore import BrokenIndex
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import QuestionError
 
     try:
@@ -95,7 +95,7 @@ def ask(ctx, question, as_json):
 
 def _answer_lines(assistant, lines) -> None:
     from .docstore import BrokenIndex
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import QuestionError
 
     for line in lines:

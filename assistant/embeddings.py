@@ -83,6 +83,10 @@ class Embedder(Embeddings):
         self._words_lock = threading.Lock()
         self.words_cache_size = 2048
 
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
     def load(self) -> None:
         """Load the model now (it is otherwise loaded by the first call that needs it)."""
         if not self._loaded:

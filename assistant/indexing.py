@@ -128,7 +128,8 @@ class Indexer:
         return report
 
     def _write(self, batch, known, report: IndexReport, done: int, total: int, progress: Progress | None) -> int:
-        """Embed a batch of documents in one pass, then record each document atomically."""
+        """Embed a batch of documents in one pass, store their vectors in one call, then record
+        each document atomically (all are journalled as pending until recorded)."""
         texts = [c.text for _, chunks, _ in batch for c in chunks]
         vectors = []
         step = max(self.settings.embedding_batch_size, 1)
@@ -137,13 +138,12 @@ class Indexer:
             done += len(texts[i:i + step])
             if progress:
                 progress(done, total)
-        offset = 0
-        for document, chunks, sentences in batch:
+        for document, _, _ in batch:
             self.docstore.mark_pending(document.source)
             if document.source in known:
                 self.store.delete_source(document.source)
-            self.store.add(chunks, vectors[offset:offset + len(chunks)])
-            offset += len(chunks)
+        self.store.add([c for _, chunks, _ in batch for c in chunks], vectors)  # one upsert: Chroma's cost is per call
+        for document, chunks, sentences in batch:
             self.docstore.record(document, chunks, sentences)
             (report.replaced if document.source in known else report.added).append(document.source)
             report.chunks_embedded += len(chunks)

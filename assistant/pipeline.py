@@ -6,16 +6,19 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 from .answering import ExtractiveGenerator, Generator
 from .chat import standalone_query
 from .docstore import BrokenIndex, DocStore
-from .indexing import Indexer, IndexReport, Progress
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
 from .store import VectorStore, make_client
 from .types import Answer
+
+if TYPE_CHECKING:  # indexing imports the LangChain splitter: not needed to answer
+    from .indexing import IndexReport, Progress
 
 
 class QuestionError(ValueError):
@@ -94,10 +97,17 @@ class Assistant:
                 self.index()
                 built = self.docstore.get_meta("built_at")
             if self._retriever is None or built != self._built_at:
-                corpus = Corpus.load(self.docstore)
-                self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
-                self._built_at = built
+                self._load_retriever(built)
             return self._retriever
+
+    def _load_retriever(self, built: str | None) -> None:
+        """Load what questions need (texts, lexical index, model, vector index) before the first
+        one, so no question's latency pays for it."""
+        corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
+        self.store.warm()
+        getattr(self.embedder, "load", lambda: None)()
+        self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
+        self._built_at = built
 
     # --- the API ---------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
@@ -105,9 +115,13 @@ class Assistant:
         with self._lock:
             if not rebuild:
                 self._check_shared_collection()
+            from .indexing import Indexer
+
             indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
             report = indexer.sync(rebuild=rebuild, progress=progress, on_wait=on_wait)
             self._retriever = None
+            if report.changed or report.rebuilt:  # BM25 built now and kept, not at the next question
+                self._load_retriever(self.docstore.get_meta("built_at"))
             return report
 
     def _check_shared_collection(self) -> None:
