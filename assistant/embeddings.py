@@ -121,8 +121,14 @@ class Embedder(Embeddings):
         return list(self._query(text))
 
     def _embed_one(self, text: str) -> tuple[float, ...]:
+        """A question's vector from one pass that also yields its word vectors, which the
+        answerer asks for next: the mean of its token vectors, normalised, as the model's pooling does."""
         self.load()
-        return tuple(self._encode([text])[0].tolist())
+        (tokens,) = self._token_vectors([text])
+        with self._words_lock:
+            self._remember(text, words_of(text, tokens))
+        vector = tokens.vectors.mean(axis=0)
+        return tuple((vector / max(float(np.linalg.norm(vector)), 1e-12)).tolist())
 
     def word_vectors(self, texts: list[str]) -> list[WordVectors]:
         """Contextual word vectors, for matching a question's words to a sentence's in meaning.
@@ -135,11 +141,15 @@ class Embedder(Embeddings):
             self.load()
             computed = {text: words_of(text, tokens) for text, tokens in zip(missing, self._token_vectors(missing))}
             with self._words_lock:
-                self._words.update(computed)
-                while len(self._words) > self.words_cache_size:
-                    self._words.popitem(last=False)
+                for text, words in computed.items():
+                    self._remember(text, words)
         with self._words_lock:
             return [self._words[t] if t in self._words else computed[t] for t in texts]
+
+    def _remember(self, text: str, words: WordVectors) -> None:
+        self._words[text] = words
+        while len(self._words) > self.words_cache_size:
+            self._words.popitem(last=False)
 
 
 def words_of(text: str, tokens: TokenVectors) -> WordVectors:

@@ -61,6 +61,9 @@ class OnnxEmbedder(Embedder):
             export(self.model_path, path)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Idle threads sleep instead of spinning: on a machine shared with other processes (app
+        # instances, a Chroma server) spinning made a question 1.6x slower, and batches no faster.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 
