@@ -49,14 +49,15 @@ GENERIC_QUESTIONS = [
 # The issue's targets: (figure, comparison, limit).
 TARGETS = {
     "ingest_ratio": (">=", 0.85),
+    "backend_ingest_ratio": (">=", 0.85),
     "query_median_ms_1x": ("<=", 30.0),
     "query_p95_ms_1x": ("<=", 60.0),
     "query_p95_ms_1000x": ("<=", 150.0),
     "reindex_unchanged_s_1000x": ("<=", 1.0),
     "cold_start_s_1x": ("<=", 6.0),
     "cold_start_s_1000x": ("<=", 6.0),
-    "ask_peak_rss_mb_1x": ("<=", 1536.0),
-    "ask_peak_rss_mb_1000x": ("<=", 1536.0),
+    "ask_peak_rss_mb_1x": ("<=", 1500.0),
+    "ask_peak_rss_mb_1000x": ("<=", 1500.0),
 }
 
 Log = Callable[[str], None]
@@ -163,19 +164,20 @@ class ProcessRun:
 
     seconds: float
     first_output_s: float | None
-    peak_rss_mb: float
+    peak_rss_mb: float  # megabytes (10^6 bytes)
     returncode: int
     stdout: str
     stderr: str
 
 
 def run_process(args: list[str], env: dict[str, str], cwd: Path, timeout: float = PROCESS_TIMEOUT_S) -> ProcessRun:
-    """Run a command; its peak RSS comes from wait4's rusage of that very child."""
+    """Run a command, timing it and following its peak RSS."""
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=env, cwd=cwd, text=True)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
+        watcher = PeakWatcher(proc.pid)
         try:
             first = proc.stdout.readline()
             first_s = time.perf_counter() - started if first else None
@@ -184,10 +186,43 @@ def run_process(args: list[str], env: dict[str, str], cwd: Path, timeout: float 
             seconds = time.perf_counter() - started
         finally:
             killer.cancel()
+            watcher.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         proc.stdout.close()
         err.seek(0)
-        return ProcessRun(seconds, first_s, usage.ru_maxrss / 1024, proc.returncode, first + rest, err.read())
+        peak_kb = watcher.peak_kb or usage.ru_maxrss  # without /proc: rusage, which may count this process too
+        return ProcessRun(seconds, first_s, peak_kb * 1024 / 1e6, proc.returncode, first + rest, err.read())
+
+
+class PeakWatcher:
+    """A child's peak RSS, read from ``/proc/<pid>/status`` (VmHWM) while it runs.
+
+    Not from ``wait4``'s rusage: a child started by vfork/exec inherits the parent's high-water
+    mark, so every child of a big benchmark process would report the benchmark's own size.
+    VmHWM only grows, so the last reading before the child exits is its peak.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        self.peak_kb = 0
+        self._path = Path(f"/proc/{pid}/status")
+        self._done = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            try:
+                for line in self._path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass  # not started yet, exited, or no /proc here
+            self._done.wait(self._interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def cli_command(*args: str) -> list[str]:
@@ -309,7 +344,7 @@ def run(
     figures["model_load_s"] = time.perf_counter() - started
 
     assistants = {}
-    for n in sizes:
+    for n in [ingest_size, *(n for n in sizes if n != ingest_size)]:
         log(f"indexing the {n}x corpus ({corpora[n].bytes / 1e6:.2f} MB)")
         assistant = Assistant(corpus_settings(base, corpora[n].root), embedder=embedder)
         started = time.perf_counter()
@@ -320,19 +355,9 @@ def run(
         figures[f"build_chunks_per_s_{n}x"] = report.chunks_embedded / seconds
         result.corpora.append({"factor": n, "bytes": corpora[n].bytes, "files": corpora[n].files, "added_files": corpora[n].added_files, "chunks": chunks})
         assistants[n] = assistant
-
-    log(f"raw encode of the {ingest_size}x corpus's chunks")
-    texts = [c.text for c in assistants[ingest_size].docstore.chunks()]
-    batch = base.embedding_batch_size
-    raw_model = raw_sentence_transformer(embedder)
-    figures["raw_encode_chunks_per_s"] = encode_rate(
-        lambda t: raw_model.encode(t, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False), texts
-    )
-    figures["backend_encode_chunks_per_s"] = encode_rate(embedder.embed_documents, texts)
-    figures["ingest_chunks_per_s"] = figures[f"build_chunks_per_s_{ingest_size}x"]
-    figures["ingest_ratio"] = figures["ingest_chunks_per_s"] / figures["raw_encode_chunks_per_s"]
-    figures["backend_ingest_ratio"] = figures["ingest_chunks_per_s"] / figures["backend_encode_chunks_per_s"]
-    del raw_model
+        if n == ingest_size:  # right after the build, so both see the same machine load
+            ingest_figures(figures, embedder, [c.text for c in assistant.docstore.chunks()], base.embedding_batch_size, n, log)
+    result.corpora.sort(key=lambda c: c["factor"])
 
     questions = bench_questions(base)
     for n in sizes:
@@ -385,6 +410,20 @@ def run(
     return result
 
 
+def ingest_figures(figures: dict, embedder, texts: list[str], batch: int, size: int, log: Log) -> None:
+    """Raw encode of the chunks a full build just embedded: by sentence-transformers (the issue's
+    baseline) and by the pipeline's own backend (the pipeline's overhead alone)."""
+    log(f"raw encode of the {size}x corpus's {len(texts)} chunks")
+    raw_model = raw_sentence_transformer(embedder)
+    figures["raw_encode_chunks_per_s"] = encode_rate(
+        lambda t: raw_model.encode(t, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False), texts
+    )
+    figures["backend_encode_chunks_per_s"] = encode_rate(embedder.embed_documents, texts)
+    figures["ingest_chunks_per_s"] = figures[f"build_chunks_per_s_{size}x"]
+    figures["ingest_ratio"] = figures["ingest_chunks_per_s"] / figures["raw_encode_chunks_per_s"]
+    figures["backend_ingest_ratio"] = figures["ingest_chunks_per_s"] / figures["backend_encode_chunks_per_s"]
+
+
 def raw_sentence_transformer(embedder):
     """The plain SentenceTransformer the ingest ratio compares against: the embedder's own model
     when it runs on torch, else the same model folder loaded afresh."""
@@ -392,7 +431,9 @@ def raw_sentence_transformer(embedder):
     if model is not None:
         return model
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     return SentenceTransformer(embedder.model_path, device="cpu", local_files_only=True)
 
 

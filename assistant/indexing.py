@@ -131,13 +131,10 @@ class Indexer:
         """Embed a batch of documents in one pass, store their vectors in one call, then record
         each document atomically (all are journalled as pending until recorded)."""
         texts = [c.text for _, chunks, _ in batch for c in chunks]
-        vectors = []
-        step = max(self.settings.embedding_batch_size, 1)
-        for i in range(0, len(texts), step):
-            vectors.extend(self.embedder.embed_documents(texts[i:i + step]))
-            done += len(texts[i:i + step])
-            if progress:
-                progress(done, total)
+        vectors = self.embedder.embed_documents(texts)  # one call: the embedder batches texts of like length
+        done += len(texts)
+        if progress:
+            progress(done, total)
         for document, _, _ in batch:
             self.docstore.mark_pending(document.source)
             if document.source in known:
