@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .answering import ExtractiveGenerator, Generator
 from .chat import standalone_query

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,3 +75,38 @@ def extracted_text(root: Path, source: str) -> str:
     """The text offsets refer to, re-extracted from the file itself (not from the index)."""
     files, _ = scan(root / "seeds", root, 10**9)
     return extract(next(f for f in files if f.source == source)).text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(args: list[str], ready_url: str, startup_s: float, log: Path, env: dict | None = None):
+    """A server process started with ``args``, ready once ``ready_url`` answers 200 (polled until
+    ``startup_s``); stopped on exit. A server that exits or never answers fails the test with its log."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{args[0]} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{args[0]} did not answer within {startup_s} s:\n{log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.25)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)

@@ -2,7 +2,6 @@
 over the real index; server failures against a real (closed) loopback port."""
 
 import json
-import socket
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -12,7 +11,7 @@ from assistant import Assistant, Settings
 from assistant.llm import GeneratorError, LLMGenerator, make_llm_generator, parse_reply
 from assistant.quotes import locate, verify_quote
 from assistant.types import Quote
-from conftest import extracted_text
+from conftest import extracted_text, free_port
 from test_cli import run
 
 SOURCE = "seeds/000_74b09fb6327d5bb6.txt"
@@ -35,12 +34,6 @@ def llm_assistant(settings, embedder, replies, **overrides):
     recorder = Recorder()
     model = FakeListChatModel(responses=replies, callbacks=[recorder])
     return Assistant(settings, embedder=embedder, generator=LLMGenerator(settings, model, "fake")), recorder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_prompt_numbers_and_fences_the_passages(assistant, settings, embedder):

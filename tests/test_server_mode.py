@@ -3,67 +3,28 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from assistant import Assistant, Settings
 from assistant.docstore import BrokenIndex
-from conftest import extracted_text
+from conftest import extracted_text, free_port, serving
 
 CHROMA = Path(sys.executable).parent / "chroma"  # installed with chromadb, next to this interpreter
-STARTUP_DEADLINE_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_heartbeat(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"chroma run exited with {server.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    pytest.fail(f"chroma run did not answer within {STARTUP_DEADLINE_S} s:\n{log.read_text(errors='replace')[-2000:]}")
+STARTUP_SECONDS = 60
 
 
 @pytest.fixture
 def chroma_url(tmp_path):
     """A real Chroma server on 127.0.0.1 with its data in a temporary folder; stopped afterwards."""
-    if not CHROMA.is_file():
-        pytest.fail(f"{CHROMA} is missing: chromadb installs it")
-    port = _free_port()
-    log = tmp_path / "chroma.log"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
+    assert CHROMA.is_file(), f"{CHROMA} is missing: chromadb installs it"
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_heartbeat(url, server, log)
+    args = [str(CHROMA), "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(args, f"{url}/api/v2/heartbeat", STARTUP_SECONDS, tmp_path / "chroma.log", env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
 
 
 def test_instances_share_an_index_on_a_chroma_server(fresh_project, embedder, chroma_url):
