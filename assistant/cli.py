@@ -21,7 +21,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _assistant(ctx: click.Context):
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import Assistant
 
     try:
@@ -33,7 +33,7 @@ def _assistant(ctx: click.Context):
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
     from .docstore import BrokenIndex
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import QuestionError
 
     try:
@@ -101,7 +101,7 @@ def ask(ctx, question, as_json):
 def _answer_lines(assistant, lines) -> None:
     """One JSON line per question line; a bad line gets an error line and the rest go on."""
     from .docstore import BrokenIndex
-    from .llm import GeneratorError
+    from .errors import GeneratorError
     from .pipeline import QuestionError
 
     for number, raw in enumerate(lines, 1):
@@ -270,5 +270,53 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path):
         click.echo("eval check passed", err=True)
 
 
+@cli.command()
+@click.option("--sizes", default="1,100,1000", show_default=True, help="Corpus sizes, as multiples of the seeds' size.")
+@click.option("--ingest-size", type=int, default=100, show_default=True, help="Corpus size whose full index build is compared with raw encode.")
+@click.option("--repeat", type=click.IntRange(1, 20), default=3, show_default=True, help="Runs of each new-process figure (the median is reported).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the corpora and their indexes here and keep them. Default: a temporary folder, removed afterwards.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the JSON result. Default: benchmarks/results.")
+@click.pass_context
+def bench(ctx, sizes, ingest_size, repeat, workdir, out):
+    """Measure ingest, re-index, query latency, cold start and memory; print a table, write JSON.
+
+    \b
+    Corpora of 1x, 100x and 1000x the seeds are built from real text on this machine (Debian
+    copyright files, installed packages' descriptions); the seeds stay in each. About 5 minutes
+    on 2 idle cores. See benchmarks/README.md.
+    Examples:
+      assistant bench
+      assistant bench --sizes 1,10 --ingest-size 10 --repeat 1     # a quick look
+    """
+    import shutil
+    import tempfile
+
+    from . import bench as bench_
+
+    try:
+        factors = sorted({int(s) for s in sizes.split(",") if s.strip()})
+    except ValueError as exc:
+        raise click.BadParameter(f"comma-separated whole numbers expected, got {sizes!r}", param_hint="--sizes") from exc
+    if not factors or min(factors) < 1 or ingest_size < 1:
+        raise click.BadParameter("sizes must be 1 or more", param_hint="--sizes")
+    settings = _settings(ctx)
+    folder = workdir or Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+    command = "assistant " + " ".join(sys.argv[1:]) if sys.argv[1:] else "assistant bench"
+    try:
+        result = _run(bench_.run, settings, factors, ingest_size, folder, repeat=repeat, command=command,
+                      log=lambda msg: click.echo(f"bench: {msg}", err=True))
+    finally:
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    click.echo(bench_.format_table(result))
+    path = bench_.write_result(result, out or settings.root / "benchmarks" / "results")
+    click.echo(f"results written to {path}", err=True)
+
+
 def main() -> None:  # console-script entry point
     cli()
+
+
+if __name__ == "__main__":
+    main()

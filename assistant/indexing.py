@@ -157,10 +157,13 @@ class Indexer:
         ready: list = []  # vectors of chunks whose document is not recorded yet, in order
 
         def record_ready() -> None:
-            while waiting and len(waiting[0][1]) <= len(ready):
-                document, chunks, sentences = waiting.popleft()
-                self._record(document, chunks, sentences, ready[:len(chunks)], document.source in known, report)
-                del ready[:len(chunks)]
+            batch, taken = [], 0
+            while waiting and taken + len(waiting[0][1]) <= len(ready):
+                batch.append(waiting.popleft())
+                taken += len(batch[-1][1])
+            if batch:
+                self._record(batch, ready[:taken], known, report)
+                del ready[:taken]
 
         record_ready()
         step = max(self.settings.embedding_batch_size, 1)
@@ -170,14 +173,18 @@ class Indexer:
                 progress(min(i + step, len(texts)), len(texts))
             record_ready()
 
-    def _record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence], vectors, replacing: bool, report: IndexReport) -> None:
-        self.docstore.mark_pending(document.source)
-        if replacing:
-            self.store.delete_source(document.source)
-        self.store.add(chunks, vectors)
-        self.docstore.record(document, chunks, sentences)
-        (report.replaced if replacing else report.added).append(document.source)
-        report.chunks_embedded += len(chunks)
+    def _record(self, batch, vectors, known: dict[str, str], report: IndexReport) -> None:
+        """Store a batch of documents' vectors in one call (Chroma's cost is per call), then record
+        each document atomically; all are journalled as pending before their vectors change."""
+        for document, _, _ in batch:
+            self.docstore.mark_pending(document.source)
+            if document.source in known:
+                self.store.delete_source(document.source)
+        self.store.add([c for _, chunks, _ in batch for c in chunks], vectors)
+        for document, chunks, sentences in batch:
+            self.docstore.record(document, chunks, sentences)
+            (report.replaced if document.source in known else report.added).append(document.source)
+            report.chunks_embedded += len(chunks)
 
 
 def unique_contents(files: list[SourceFile]) -> tuple[list[SourceFile], dict[str, str]]:

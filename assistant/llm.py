@@ -23,6 +23,7 @@ from pydantic import PrivateAttr
 
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
+from .errors import GeneratorError  # defined apart so the CLI can catch it without importing this module
 from .prompts import ANSWER_LABEL, HISTORY_ANSWER_CHARS, ANSWER_PROMPT, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REWRITE_PROMPT
 from .quotes import verify_claims
 from .retrieval import Corpus
@@ -38,10 +39,6 @@ _QUOTES_MARK = re.compile(r"^[ \t*#]*" + QUOTES_LABEL[:-1] + r"[ \t*]*:", re.I |
 _ANSWER_MARK = re.compile(r"^\s*[*#]*\s*" + ANSWER_LABEL[:-1] + r"\s*\**\s*:\s*\**\s*", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _PAIRS = {'"': '"', "“": "”", "'": "'", "‘": "’", "«": "»"}
-
-
-class GeneratorError(RuntimeError):
-    """A generator that cannot answer (server down, extra missing); the message says why, in one line."""
 
 
 @dataclass

@@ -7,15 +7,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .answering import ExtractiveGenerator, Generator
 from .chat import resolve_references, standalone_query
 from .docstore import BrokenIndex, DocStore
-from .indexing import Indexer, IndexReport, Progress, index_lock
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
 from .store import VectorStore, make_client, remove_embedded_store
 from .types import Answer
+
+if TYPE_CHECKING:  # indexing imports the LangChain splitter: not needed to answer
+    from .indexing import IndexReport, Progress
 
 
 class QuestionError(ValueError):
@@ -55,15 +58,16 @@ class Assistant:
         self._store: VectorStore | None = None
         self._docstore: DocStore | None = None
         self._retriever: HybridRetriever | None = None
+        self._built_at: str | None = None  # the index build the retriever was loaded from
         self._lock = threading.RLock()
 
     # --- parts, built on first use ----------------------------------------------------------
     @property
     def embedder(self):
         if self._embedder is None:
-            from .embeddings import SentenceTransformerEmbedder
+            from .embeddings import make_embedder
 
-            self._embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+            self._embedder = make_embedder(self.settings)
         return self._embedder
 
     @property
@@ -90,29 +94,50 @@ class Assistant:
         return self._store
 
     def _ensure_retriever(self) -> HybridRetriever:
+        """The retriever over the index as it is now: reloaded when another instance sharing the
+        index folder (an `assistant index`, another app process) has changed it since."""
         with self._lock:
-            if self._retriever is None:
-                if self.docstore.get_meta("built_at") is None:
-                    self.index()
+            built = self.docstore.get_meta("built_at")
+            if built is None:
+                self.index()
+                built = self.docstore.get_meta("built_at")
+            if self._retriever is None or built != self._built_at:
                 if self.index_problem():
+                    from .indexing import index_lock
+
                     with index_lock(self.settings.index_path):  # a run in another process finishes first
                         problem = self.index_problem()
                     if problem:
                         raise BrokenIndex(problem)
-                corpus = Corpus.load(self.docstore)
-                self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
+                    built = self.docstore.get_meta("built_at")
+                self._load_retriever(built)
             return self._retriever
+
+    def _load_retriever(self, built: str | None) -> None:
+        """Load what questions need (texts, lexical index, model, vector index) before the first
+        one, so no question's latency pays for it."""
+        corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
+        self.store.warm()
+        getattr(self.embedder, "load", lambda: None)()
+        self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
+        self._built_at = built
 
     # --- the API ---------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
         """Sync the index with the documents folder (incremental unless ``rebuild``), one run at
         a time per index folder; ``on_wait`` is called when another run makes this one wait."""
+        from .indexing import Indexer, index_lock
+
         with self._lock, index_lock(self.settings.index_path, on_wait):
             if rebuild:
                 self._empty_stores()
+            else:
+                self._check_shared_collection()
             indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
             report = indexer.sync(rebuild=rebuild, progress=progress)
             self._retriever = None
+            if report.changed or report.rebuilt:  # BM25 built now and kept, not at the next question
+                self._load_retriever(self.docstore.get_meta("built_at"))
             return report
 
     def _empty_stores(self) -> None:
@@ -145,6 +170,19 @@ class Assistant:
         if chunks != vectors:
             return f"the index is incomplete (the vector store holds {vectors} vectors for {chunks} chunks)"
         return None
+
+    def _check_shared_collection(self) -> None:
+        """On a Chroma server, an index folder that was never built must not take over a collection
+        that another index folder built: syncing would delete that index to rebuild its own."""
+        if not self.settings.chroma_url or self.docstore.get_meta("built_at") is not None:
+            return
+        held = self.store.count()
+        if held:
+            raise BrokenIndex(
+                f"the collection '{self.settings.collection}' on {self.settings.chroma_url} holds {held} chunks indexed "
+                f"from another index folder, and {self.settings.index_path} has none: give this instance that folder "
+                "(ASSISTANT_INDEX_DIR) or another collection (ASSISTANT_COLLECTION)"
+            )
 
     def ask(self, question: str, history=None) -> Answer:
         question = self.check_question(question)

@@ -6,17 +6,100 @@ model blurs; dense matters for questions phrased in other words than the documen
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import shutil
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from . import lexical
 from .docstore import DocStore
 from .lexical import tokens
 from .store import VectorStore
 from .types import Chunk, Passage
+
+LEXICAL_FORMAT = "1"  # bump when what LexicalIndex saves changes
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over the chunks and each term's chunk frequency.
+
+    Tokenising every chunk (stemming in Python) is the slow part of loading an index: seconds at
+    15k chunks. So it is done once per state of the index and kept on disk, under a key that
+    changes with the chunks and with the tokenizer's code.
+    """
+
+    doc_freq: dict[str, int]
+    bm25: object | None  # bm25s.BM25; None for an empty index
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> LexicalIndex:
+        chunk_tokens = [tokens(c.text) for c in chunks]
+        doc_freq: Counter = Counter()
+        for terms in chunk_tokens:
+            doc_freq.update(set(terms))
+        bm25 = None
+        if chunks:
+            import bm25s
+
+            bm25 = bm25s.BM25()
+            bm25.index([terms or ["\0"] for terms in chunk_tokens], show_progress=False)
+        return cls(dict(doc_freq), bm25)
+
+    @classmethod
+    def cached(cls, chunks: list[Chunk], folder: Path | None) -> LexicalIndex:
+        """Loaded from ``folder`` when it holds this state's index; else built and saved there."""
+        if folder is None or not chunks:
+            return cls.build(chunks)
+        path = folder / _lexical_key(chunks)
+        if path.is_dir():
+            try:
+                return cls.load(path)
+            except (OSError, ValueError, KeyError):
+                pass  # damaged or half-deleted: build it again
+        index = cls.build(chunks)
+        index.save(path)
+        return index
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        import bm25s
+
+        doc_freq = json.loads((path / "doc_freq.json").read_text(encoding="utf-8"))
+        return cls(doc_freq, bm25s.BM25.load(str(path)))
+
+    def save(self, path: Path) -> None:
+        """Write to a temporary folder, then rename it into place: readers never see half a file.
+        Other states' folders are removed. A read-only index folder is served from memory."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.mkdir(parents=True, exist_ok=True)
+            self.bm25.save(str(tmp))
+            (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq), encoding="utf-8")
+            os.rename(tmp, path)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        for old in path.parent.iterdir():
+            if old != path and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _lexical_key(chunks: list[Chunk]) -> str:
+    import bm25s
+
+    digest = hashlib.sha256(f"{LEXICAL_FORMAT}|{bm25s.__version__}|".encode())
+    digest.update(Path(lexical.__file__).read_bytes())  # tokens() changed: the statistics are stale
+    for c in chunks:
+        digest.update(f"\0{c.id}\0{c.start}\0{c.end}\0{c.text}".encode())
+    return digest.hexdigest()[:32]
 
 
 @dataclass
@@ -26,15 +109,17 @@ class Corpus:
     texts: dict[str, str]
     sentences: dict[str, list[tuple[int, int]]]
     chunks: list[Chunk]
-    doc_freq: Counter
+    lexical: LexicalIndex
 
     @classmethod
-    def load(cls, docstore: DocStore) -> Corpus:
+    def load(cls, docstore: DocStore, cache: Path | None = None) -> Corpus:
+        """``cache``: the folder the lexical index is kept in (see :class:`LexicalIndex`)."""
         chunks = docstore.chunks()
-        doc_freq: Counter = Counter()
-        for chunk in chunks:
-            doc_freq.update(set(tokens(chunk.text)))
-        return cls(texts=docstore.texts(), sentences=docstore.sentences(), chunks=chunks, doc_freq=doc_freq)
+        return cls(texts=docstore.texts(), sentences=docstore.sentences(), chunks=chunks, lexical=LexicalIndex.cached(chunks, cache))
+
+    @property
+    def doc_freq(self) -> dict[str, int]:
+        return self.lexical.doc_freq
 
     def idf(self, term: str) -> float:
         """Inverse chunk frequency; a word the corpus never uses weighs the most."""
@@ -65,12 +150,7 @@ class HybridRetriever:
         self.lexical_weight = lexical_weight
         self._by_id = {c.id: c for c in corpus.chunks}
         self._ids = [c.id for c in corpus.chunks]
-        self._bm25 = None
-        if corpus.chunks:
-            import bm25s
-
-            self._bm25 = bm25s.BM25()
-            self._bm25.index([tokens(c.text) or ["\0"] for c in corpus.chunks], show_progress=False)
+        self._bm25 = corpus.lexical.bm25
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         if not self._ids:

@@ -7,6 +7,7 @@ options do the latter. Relative paths are resolved against ``root``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,10 @@ def _default_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grounded-assistant"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
@@ -33,6 +38,11 @@ class Settings(BaseSettings):
 
     embedding_model: str | None = Field(default=None, description="sentence-transformers model folder; unset = the packaged all-MiniLM-L6-v2.")
     embedding_batch_size: int = Field(default=32, ge=1, description="Texts per encode call while indexing.")
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="Who runs the embedding model: onnxruntime on a local ONNX export of it (starts fast; same vectors), or sentence-transformers on torch.",
+    )
+    cache_dir: Path = Field(default_factory=_default_cache, description="Where derived files shared by all projects are kept (the ONNX export of the model).")
 
     chunk_size: int = Field(default=250, ge=50, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=60, ge=0, description="Characters shared by neighbouring chunks.")

@@ -94,6 +94,7 @@ class VectorStore:
     def __init__(self, client, collection: str):
         self._client = client
         self._name = collection
+        self._max_batch: int | None = None
         with _damage():
             self._collection = client.get_or_create_collection(
                 collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -106,24 +107,30 @@ class VectorStore:
         if not chunks:
             return
         with _damage():
-            self._collection.upsert(
-                ids=[c.id for c in chunks],
-                embeddings=vectors,
-                documents=[c.text for c in chunks],
-                metadatas=[{"source": c.source, "start": c.start, "end": c.end} for c in chunks],
-            )
+            if self._max_batch is None:
+                self._max_batch = self._client.get_max_batch_size()
+            for i in range(0, len(chunks), self._max_batch):  # a huge document is more than one call may hold
+                part = chunks[i:i + self._max_batch]
+                self._collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=vectors[i:i + self._max_batch],
+                    documents=[c.text for c in part],
+                    metadatas=[{"source": c.source, "start": c.start, "end": c.end} for c in part],
+                )
 
     def delete_source(self, source: str) -> None:
         with _damage():
             self._collection.delete(where={"source": source})
 
     def query(self, vector: list[float], n: int) -> list[Hit]:
-        count = self.count()
-        if count == 0:
-            return []
+        """The ``n`` nearest chunks (fewer when the collection holds fewer): one round trip."""
         with _damage():
-            result = self._collection.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
+            result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [Hit(id=i, similarity=1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+    def warm(self) -> None:
+        """Have Chroma load the collection's vector index now (seconds at 15k chunks), not at the first query."""
+        self.count()
 
     def count(self) -> int:
         with _damage():

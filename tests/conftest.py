@@ -38,9 +38,9 @@ def no_network():
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import SentenceTransformerEmbedder
+    from assistant.embeddings import make_embedder
 
-    return SentenceTransformerEmbedder()
+    return make_embedder(Settings())  # the default backend, as the CLI and the app use it
 
 
 def make_project(root: Path, seeds: Path = SEEDS) -> Path:

@@ -80,7 +80,7 @@ def write_corpus(root: Path) -> tuple[dict[str, str], set[str]]:
 
 def test_each_bad_file_is_reported_once_and_the_rest_indexed(fresh_project, embedder, monkeypatch):
     bad, good = write_corpus(fresh_project)
-    monkeypatch.setattr(embeddings, "SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)  # the CLI loads it once per test run
+    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)  # the CLI loads it once per test run
     env = {"ASSISTANT_ROOT": str(fresh_project), "ASSISTANT_MAX_FILE_MB": "0.1", "ASSISTANT_MAX_TEXT_CHARS": "50000"}
     result = CliRunner().invoke(cli, ["index"], env=env)
     assert result.exit_code == 0, result.output

@@ -31,7 +31,7 @@ def good_index(tmp_path_factory, embedder) -> Path:
 @pytest.fixture
 def cli_run(embedder, monkeypatch):
     """`assistant ARGS` in this process (the loaded model reused): (exit code, stdout, stderr)."""
-    monkeypatch.setattr(embeddings, "SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)
 
     def invoke(root: Path, *args: str):
         result = CliRunner().invoke(cli, list(args), env={"ASSISTANT_ROOT": str(root)})

@@ -7,7 +7,6 @@ from a server process that has imported the libraries once (multiprocessing's fo
 round costs the model load and the indexing, not 10 s of imports, and a kill lands in the work.
 """
 
-import fcntl
 import json
 import multiprocessing
 import os
@@ -22,7 +21,7 @@ import pytest
 
 from assistant import Settings
 from assistant.chunking import Chunker
-from assistant.indexing import unique_contents
+from assistant.indexing import index_lock, unique_contents
 from assistant.loaders import extract, scan
 
 LICENCES = Path("/usr/share/common-licenses")
@@ -210,32 +209,23 @@ def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkse
     assert landed >= len(plan) // 2
 
 
-def lock_holder(path: Path) -> bool:
-    """Whether another process holds the index lock (checked without keeping it)."""
-    with open(path, "a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-        return False
-
-
 def test_two_index_runs_at_once_are_serialised(tmp_path, forkserver):
+    """Two runs started while the index is locked both say they wait, then take turns: one
+    builds, the other finds nothing left to do. The test holds the lock until both wait, so a
+    fast first run cannot finish before the second starts."""
     corpus = Corpus(tmp_path / "seeds", random.Random(7))
     runner = Runner(forkserver, tmp_path)
-    first, first_out = runner.start(["index"], {})
-    lock = tmp_path / "index" / ".index.lock"
-    deadline = time.monotonic() + 120
-    while not (lock.exists() and lock_holder(lock)):
-        assert first.is_alive() and time.monotonic() < deadline, first_out.read_text()
-        time.sleep(0.05)
-    second, second_out = runner.start(["index"], {})
-    for process in (first, second):
+    with index_lock(tmp_path / "index"):
+        runs = [runner.start(["index"], {}) for _ in range(2)]
+        deadline = time.monotonic() + 120
+        while not all(out.exists() and WAITING in out.read_text() for _, out in runs):
+            assert all(p.is_alive() for p, _ in runs) and time.monotonic() < deadline, [o.read_text() for _, o in runs if o.exists()]
+            time.sleep(0.05)
+    for process, _ in runs:
         process.join(300)
-    first_text, second_text = first_out.read_text(), second_out.read_text()
-    assert first.exitcode == 0 and second.exitcode == 0, first_text + second_text
-    assert f"added {len(corpus.names())}, replaced 0" in first_text
-    assert WAITING in second_text  # told why it waits…
-    assert f"added 0, replaced 0, removed 0, kept {len(corpus.names())}" in second_text  # …and did not redo the work
+    texts = [out.read_text() for _, out in runs]
+    assert all(process.exitcode == 0 for process, _ in runs), texts
+    n = len(corpus.names())
+    assert sum(f"added {n}, replaced 0" in t for t in texts) == 1, texts
+    assert sum(f"added 0, replaced 0, removed 0, kept {n}" in t for t in texts) == 1, texts  # the second did not redo the work
     assert_clean(runner.contents({}), clean_build(tmp_path, {}))

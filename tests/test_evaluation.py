@@ -234,7 +234,7 @@ class ShiftedQuotes:
 @pytest.fixture
 def shared_embedder(monkeypatch, embedder):
     """CLI runs build their own Assistant; give it the session's (real) model instead of loading another."""
-    monkeypatch.setattr("assistant.embeddings.SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("assistant.embeddings.make_embedder", lambda settings: embedder)
 
 
 def test_check_passes_on_the_real_answerer_and_fails_when_quote_offsets_break(assistant, project, tmp_path, monkeypatch, shared_embedder):

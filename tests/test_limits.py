@@ -54,7 +54,7 @@ def test_control_characters_do_not_hide_the_question(assistant):
 
 
 def test_cli_ask_replies_in_one_line_or_answers(assistant, project, embedder, monkeypatch):
-    monkeypatch.setattr(embeddings, "SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)
     runner = CliRunner()
     env = {"ASSISTANT_ROOT": str(project)}
     for question, message in [("", "the question is empty"), ("\x01\x02", "the question is empty"), (HUGE, "characters long; the limit is 2000")]:

@@ -6,6 +6,7 @@ offsets. Skipped when the [llamacpp] extra is not installed.
 """
 
 import sys
+import time
 from pathlib import Path
 
 import pytest

@@ -1,0 +1,6 @@
+"""Errors a user can act on, in a module of their own: the CLI catches them without importing
+what raises them (the LLM generators import LangChain's chat models, seconds of start-up)."""
+
+
+class GeneratorError(RuntimeError):
+    """A generator that cannot answer (server down, extra missing); the message says why, in one line."""

@@ -1,0 +1,48 @@
+"""The embedding backends: ONNX gives torch's vectors, and the model loads only when needed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant import Assistant, Settings
+from assistant.chunking import Chunker, split_sentences
+from assistant.embeddings import SentenceTransformerEmbedder, make_embedder
+from assistant.loaders import load_documents
+from assistant.onnx_embeddings import OnnxEmbedder
+from conftest import PROJECT
+
+QUESTION = "What share of Ukraine's territory do Russian forces control?"
+
+
+def test_onnx_export_gives_the_torch_vectors(tmp_path):
+    documents, _ = load_documents(PROJECT / "seeds", PROJECT)
+    chunks = [c.text for d in documents for c in Chunker(250, 60).split(d)]
+    sentences = [s.text for d in documents for s in split_sentences(d.text)][:12]
+    onnx = OnnxEmbedder(cache_dir=tmp_path)  # an empty cache: exported here, from the packaged model
+    torch = SentenceTransformerEmbedder()
+    assert not onnx.onnx_path.exists()
+
+    assert np.abs(np.array(onnx.embed_documents(chunks)) - np.array(torch.embed_documents(chunks))).max() < 1e-5
+    assert onnx.onnx_path.is_file()
+    assert np.abs(np.array(onnx.embed_query(QUESTION)) - np.array(torch.embed_query(QUESTION))).max() < 1e-5
+    for ours, theirs in zip(onnx.word_vectors([QUESTION, *sentences]), torch.word_vectors([QUESTION, *sentences])):
+        assert ours.words == theirs.words and ours.words
+        assert np.abs(ours.vectors - theirs.vectors).max() < 1e-5
+
+
+def test_model_loads_only_when_something_is_embedded(assistant, settings):
+    again = Assistant(Settings(root=settings.root))  # a new process would start like this
+    report = again.index()
+    assert report.kept and not report.changed
+    assert not again.embedder.loaded
+    assert again.status().chunks > 0 and not again.embedder.loaded
+    assert "20 percent" in again.ask(QUESTION).answer
+    assert again.embedder.loaded
+
+
+def test_backend_setting_picks_the_embedder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_EMBEDDING_BACKEND", "torch")
+    assert type(make_embedder(Settings(root=tmp_path))) is SentenceTransformerEmbedder
+    onnx = make_embedder(Settings(root=tmp_path, embedding_backend="onnx", cache_dir="cache"))
+    assert type(onnx) is OnnxEmbedder and onnx.cache_dir == tmp_path / "cache"
+    assert not onnx.loaded

@@ -1,0 +1,51 @@
+"""The lexical index kept on disk, and the vector store's batching, on the real seed index."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from assistant.lexical import tokens
+from assistant.retrieval import Corpus, LexicalIndex
+from assistant.store import VectorStore, make_client
+from assistant.types import Chunk
+
+QUESTION = "How large was the military aid package the U.S. approved on Monday?"
+
+
+def test_lexical_index_is_kept_per_index_state(assistant, tmp_path):
+    chunks = assistant.docstore.chunks()
+    built = LexicalIndex.build(chunks)
+    saved = LexicalIndex.cached(chunks, tmp_path)
+    [folder] = list(tmp_path.iterdir())
+    loaded = LexicalIndex.cached(chunks, tmp_path)  # from disk this time
+    query = tokens(QUESTION)
+    assert loaded.doc_freq == saved.doc_freq == built.doc_freq
+    assert np.array_equal(loaded.bm25.get_scores(query), built.bm25.get_scores(query))
+
+    edited = [replace(chunks[0], text=chunks[0].text + " Izvestia")] + chunks[1:]
+    assert LexicalIndex.cached(edited, tmp_path).doc_freq != built.doc_freq
+    [current] = list(tmp_path.iterdir())  # a new state, a new folder; the old one is gone
+    assert current != folder and not folder.exists()
+
+    for part in current.iterdir():
+        part.write_text("damaged")
+    assert LexicalIndex.cached(edited, tmp_path).doc_freq == LexicalIndex.build(edited).doc_freq
+
+
+def test_corpus_loads_the_index_the_assistant_built(assistant):
+    corpus = Corpus.load(assistant.docstore, assistant.settings.index_path / "lexical")
+    assert (assistant.settings.index_path / "lexical").is_dir()
+    assert corpus.doc_freq == LexicalIndex.build(corpus.chunks).doc_freq
+    assert "$725 million" in assistant.ask(QUESTION).answer
+
+
+def test_store_splits_writes_larger_than_one_call(tmp_path):
+    store = VectorStore(make_client(tmp_path, None), "passages")
+    store._max_batch = 2  # Chroma's own limit is thousands; the split is the same
+    chunks = [Chunk(id=f"c{i}", source="seeds/a.txt", start=i, end=i + 1, text=f"t{i}") for i in range(5)]
+    vectors = np.eye(5, 8, dtype=np.float32).tolist()
+    store.add(chunks, vectors)
+    assert store.count() == 5
+    assert store.query(vectors[3], 1)[0].id == "c3"
