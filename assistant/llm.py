@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
@@ -24,7 +25,7 @@ from pydantic import PrivateAttr
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
 from .errors import GeneratorError  # defined apart so the CLI can catch it without importing this module
-from .prompts import ANSWER_LABEL, HISTORY_ANSWER_CHARS, ANSWER_PROMPT, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REWRITE_PROMPT
+from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
 from .quotes import verify_claims
 from .retrieval import Corpus
 from .settings import Settings
@@ -63,7 +64,7 @@ def _defused(text: str) -> str:
     return re.sub(r"</?passage", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
 
 
-def answer_chain(model: BaseChatModel) -> Runnable:
+def answer_chain(model: Runnable) -> Runnable:
     """{"question", "passages"} → the model's reply text: number the passages → prompt → model."""
     return RunnablePassthrough.assign(context=lambda x: number_passages(x["passages"])) | ANSWER_PROMPT | model | StrOutputParser()
 
@@ -136,11 +137,11 @@ def _one_line(exc: BaseException) -> str:
 class LLMGenerator:
     """Answers with a chat model; every quote it shows was found verbatim in the passages."""
 
-    def __init__(self, settings: Settings, model: BaseChatModel, name: str, where: str = "", embedder=None):
+    def __init__(self, settings: Settings, model: BaseChatModel, name: str, where: str = "", embedder=None, answer_model: Runnable | None = None):
         self.settings = settings
         self.name = name
         self.where = where  # the server or file, named in error messages
-        self.chain = answer_chain(model)
+        self.chain = answer_chain(answer_model or model)
         self.rewriter = rewrite_chain(model)
         self.fallback = ExtractiveGenerator(settings, embedder)
 
@@ -242,9 +243,13 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
             raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm_model_path})")
         path = settings.path(settings.llm_model_path)
         model = LlamaCppChat(
-            model_path=str(path), temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens, n_ctx=settings.llm_context_tokens
+            model_path=str(path),
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            n_ctx=settings.llm_context_tokens,
         )
-        return LLMGenerator(settings, model, kind, str(path), embedder)
+        answer_model = model.bind(grammar=REPLY_GRAMMAR) if settings.llm_grammar else model
+        return LLMGenerator(settings, model, kind, str(path), embedder, answer_model)
     url = settings.llm_base_url or DEFAULT_URLS[kind]
     try:
         if kind == "ollama":
@@ -272,8 +277,28 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
             max_tokens=settings.llm_max_tokens,
+            extra_body=_compatible_server_body(settings, url),
         )
+    if kind == "openai" and settings.llm_grammar:
+        # only the answer follows the reply format; the follow-up rewrite is free text
+        return LLMGenerator(settings, model, kind, url, embedder, model.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
     return LLMGenerator(settings, model, kind, url, embedder)
+
+
+def _compatible_server_body(settings: Settings, url: str, grammar: str | None = None) -> dict | None:
+    """Request fields that OpenAI-compatible servers read but langchain-openai does not send.
+
+    langchain-openai sends the length cap as ``max_completion_tokens``, which llama.cpp's server
+    ignores (it then wrote 3,500 tokens for a 200-token cap here), so the old name goes along too,
+    with llama.cpp's ``grammar`` when the reply format is to be enforced. OpenAI's own API refuses
+    both names at once and gets neither.
+    """
+    if urlparse(url).hostname == "api.openai.com":
+        return None
+    body = {"max_tokens": settings.llm_max_tokens}
+    if grammar:
+        body["grammar"] = grammar
+    return body
 
 
 class LlamaCppChat(BaseChatModel):
@@ -291,8 +316,8 @@ class LlamaCppChat(BaseChatModel):
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    def _completion(self, messages, stop, stream: bool):
-        from llama_cpp import Llama
+    def _completion(self, messages, stop, stream: bool, grammar: str | None = None):
+        from llama_cpp import Llama, LlamaGrammar
 
         if self._llama is None:
             self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, verbose=False)
@@ -303,6 +328,7 @@ class LlamaCppChat(BaseChatModel):
             max_tokens=self.max_tokens,
             stop=stop,
             stream=stream,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
         )
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
@@ -310,7 +336,7 @@ class LlamaCppChat(BaseChatModel):
         from langchain_core.outputs import ChatGeneration, ChatResult
 
         with self._lock:
-            result = self._completion(messages, stop, stream=False)
+            result = self._completion(messages, stop, stream=False, grammar=kwargs.get("grammar"))
         text = result["choices"][0]["message"].get("content") or ""
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -319,7 +345,7 @@ class LlamaCppChat(BaseChatModel):
         from langchain_core.outputs import ChatGenerationChunk
 
         with self._lock:
-            for part in self._completion(messages, stop, stream=True):
+            for part in self._completion(messages, stop, stream=True, grammar=kwargs.get("grammar")):
                 delta = part["choices"][0]["delta"].get("content")
                 if delta:
                     chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))

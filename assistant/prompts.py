@@ -34,6 +34,13 @@ ANSWER_USER = """<passages>
 
 Question: {question}"""
 
+# The reply format as a llama.cpp GBNF grammar (ASSISTANT_LLM_GRAMMAR): it shapes the reply, never its truth;
+# every quote still has to be found in its passage.
+REPLY_GRAMMAR = rf'''root ::= "{ANSWER_LABEL} " ("{NOT_FOUND_REPLY}" | text "\n{QUOTES_LABEL}\n" quote quote? quote?)
+text ::= [^\n]{{1,400}}
+quote ::= "[" [1-9] [0-9]? "] \"" [^"\n]{{8,400}} "\"\n"
+'''
+
 PASSAGE = '<passage id={number} source="{source}">\n{text}\n</passage>'
 
 ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", ANSWER_SYSTEM), ("human", ANSWER_USER)])

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM server before giving up.")
     llm_max_retries: int = Field(default=1, ge=0, description="Retries of a failed LLM request (openai-compatible servers).")
     llm_max_tokens: int = Field(default=512, ge=16, description="Most tokens the LLM may write per answer.")
+    llm_grammar: bool = Field(
+        default=False,
+        description="Constrain a llama.cpp model (server or in-process) to the reply format with a grammar: small models that ignore "
+        "the format still answer with quote lines, which are then verified like any other.",
+    )
     llm_model_path: Path | None = Field(default=None, description="GGUF model file for the llamacpp generator (needs the [llamacpp] extra).")
     llm_context_tokens: int = Field(default=4096, ge=512, description="Context window the llamacpp generator allocates.")
     llm_fallback: Literal["extractive", "abstain"] = Field(

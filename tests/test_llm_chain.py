@@ -1,7 +1,9 @@
 """LLM answers: chain wiring, parsing and quote verification, with LangChain's fake chat models
 over the real index; server failures against a real (closed) loopback port."""
 
+import http.server
 import json
+import threading
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -180,6 +182,55 @@ def test_unreachable_server_gives_one_line_and_falls_back(assistant, settings, e
     assert "ConnectionError: Connection error" in answer.notice and "\n" not in answer.notice
     streamed = list(llm.ask_stream(question))
     assert streamed[-1].generator == "extractive" and "answered extractively" in streamed[-1].notice
+
+
+class RecordingServer(http.server.ThreadingHTTPServer):
+    """An OpenAI-compatible chat endpoint on loopback that keeps every request body and answers
+    with a canned reply: what the client really puts on the wire."""
+
+    def __init__(self, reply: str):
+        self.reply, self.bodies = reply, []
+        super().__init__(("127.0.0.1", 0), RecordingHandler)
+
+
+class RecordingHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.server.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        message = {"role": "assistant", "content": self.server.reply}
+        payload = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                              "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def recording_server():
+    server = RecordingServer(f'ANSWER: About 20 percent.\nQUOTES:\n[1] "{TERRITORY}"')
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("grammar", [False, True])
+def test_openai_compatible_request_caps_length_and_constrains_only_the_answer(assistant, settings, embedder, recording_server, grammar):
+    # llama.cpp's server ignores max_completion_tokens (langchain-openai's name for the cap) and wrote
+    # 3,500 tokens for a 200-token cap; the grammar must not force the follow-up rewrite into the answer format.
+    url = f"http://127.0.0.1:{recording_server.server_address[1]}/v1"
+    settings = settings.model_copy(update={"generator": "openai", "llm_base_url": url, "llm_max_tokens": 77, "llm_grammar": grammar})
+    llm = Assistant(settings, embedder=embedder, generator=make_llm_generator(settings))
+    answer = llm.ask("What share of Ukraine's territory do Russian forces control?", history=["Who leads Ukraine?"])
+    rewrite, answering = recording_server.bodies
+    assert answer.generator == "openai" and [q.text for q in answer.quotes] == [TERRITORY]
+    assert rewrite["max_tokens"] == answering["max_tokens"] == 77
+    assert "grammar" not in rewrite
+    assert ("QUOTES:" in answering.get("grammar", "")) is grammar
 
 
 def test_cli_reports_a_dead_server_in_one_line(assistant, project):
