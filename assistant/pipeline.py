@@ -111,14 +111,13 @@ class Assistant:
                         raise BrokenIndex(problem)
                     built = self.docstore.get_meta("built_at")
                 self._load_retriever(built)
+                # What the first question would pay for otherwise: the model, Chroma's vector index.
+                getattr(self.embedder, "load", lambda: None)()
+                self.store.warm()
             return self._retriever
 
     def _load_retriever(self, built: str | None) -> None:
-        """Load what questions need (texts, lexical index, model, vector index) before the first
-        one, so no question's latency pays for it."""
         corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
-        self.store.warm()
-        getattr(self.embedder, "load", lambda: None)()
         self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
         self._built_at = built
 
