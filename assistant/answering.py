@@ -193,6 +193,7 @@ class Asked:
     focus: frozenset[str]
     needed: re.Pattern | None
     counted: bool  # "how many <galleries>": a number only answers it next to the thing counted
+    unseen: frozenset[str] = frozenset()  # words no document uses (beyond the answer's kind): a sentence must hold a word close in meaning
 
     @classmethod
     def of(cls, question: str, corpus: Corpus, settings: Settings) -> Asked:
@@ -204,6 +205,7 @@ class Asked:
             focus=frozenset(focus_terms(question) & terms),
             needed=wants_type(question),
             counted=any(w not in _NOT_FOCUS and tokens(w) for w in _FOCUS[0].findall(normalize(question))),
+            unseen=frozenset(t for t in terms - phrase - _frame_terms() if not corpus.doc_freq.get(t)),
         )
 
     def present(self, vocabulary: set[str], typed: bool) -> set[str]:
@@ -228,6 +230,7 @@ class Evidence:
     counted: bool  # the question counts a thing ("how many galleries"): a number elsewhere counts something else
     missing_entities: float  # names and numbers of the question absent from the sentence (in part when only the one before has them)
     missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
+    unmatched: int = 0  # question words no document uses with no word close in meaning in the sentence
     covered: frozenset[str] = frozenset()  # the question's words the sentence contains
     carried: frozenset[str] = frozenset()  # the question's names only the sentence before holds
     meaning: float | None = None  # coverage where absent words count by their closest word in meaning
@@ -237,7 +240,7 @@ class Evidence:
         score = s.lexical_weight * coverage + (1 - s.lexical_weight) * self.dense
         if not self.has_type or (self.counted and self.missing_focus):
             score *= s.missing_type_penalty
-        return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus
+        return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus * s.unseen_word_penalty ** self.unmatched
 
 
 class ExtractiveGenerator:
@@ -319,6 +322,7 @@ class ExtractiveGenerator:
             vectors = words.vectors[content]
             score = 0.0
             evidence.missing_focus = len(asked.focus - evidence.covered)
+            evidence.unmatched = 0
             for term, (weight, vector) in words_asked.items():
                 if term in evidence.covered or matches(term, vocabulary):
                     score += weight
@@ -330,6 +334,8 @@ class ExtractiveGenerator:
                     score += weight * closeness
                     if term in asked.focus and cosine >= self.settings.focus_similarity:  # "children" for "kids"
                         evidence.missing_focus -= 1
+                    if term in asked.unseen and cosine < self.settings.unseen_word_similarity:
+                        evidence.unmatched += 1  # "who will lead the *delegation*": nothing here is about one
             evidence.meaning = score / total
 
     def rank(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:

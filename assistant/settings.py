@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         description="When no LLM quote survives verification or the server fails: answer extractively, or abstain (a server failure is then an error).",
     )
     llm_min_quote_chars: int = Field(default=8, ge=1, description="LLM quotes shorter than this are dropped: too short to show what supports the answer.")
-    abstain_threshold: float = Field(default=0.46, description="Support score below which the answer abstains.")
+    abstain_threshold: float = Field(default=0.44, description="Support score below which the answer abstains.")
     lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
     missing_type_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
     missing_entity_penalty: float = Field(default=0.75, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     meaning_floor: float = Field(default=0.25, ge=0, lt=1, description="Cosine of contextual word vectors that unrelated words reach anyway: a question word gets credit for a sentence word only above it.")
     answer_phrase_weight: float = Field(default=0.5, ge=0, le=1, description="Weight of the words naming the kind of answer ('which *newspaper*'): a sentence names an instance ('Izvestia') more often than the kind.")
     focus_similarity: float = Field(default=0.6, ge=0, le=1, description="A sentence word this close in meaning (cosine of contextual vectors) stands for the thing asked about ('children' for 'kids').")
+    unseen_word_penalty: float = Field(
+        default=0.9, ge=0, le=1,
+        description="Support multiplier per question word that no document uses and that has no word close in meaning in the sentence: "
+        "what the question is about is then likely not in the documents at all ('who will lead the *delegation*').",
+    )
+    unseen_word_similarity: float = Field(default=0.4, ge=0, le=1, description="Cosine (contextual word vectors) at which a sentence word stands for such an unseen question word.")
     rerank_sentences: int = Field(default=4, ge=0, description="Best sentences re-weighed by word meaning (costs one encoder pass over them).")
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
