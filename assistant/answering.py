@@ -45,11 +45,30 @@ class Generator(Protocol):
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer: ...
 
 
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+# A question naming the unit of time it wants is answered by that unit, not by "earlier" or "after".
+_TIME_UNITS = [
+    (re.compile(r"\bday of the week\b|\b(what|which) day\b"), re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b")),
+    (re.compile(r"\b(what|which) month\b"), re.compile(rf"\b({_MONTHS})\b")),
+    (re.compile(r"\b(what|which) year\b"), re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(last|this|next) year\b")),
+    (re.compile(r"\b(what|which) date\b"), re.compile(rf"\b({_MONTHS})\b|\b\d{{1,2}}[/.]\d{{1,2}}\b")),
+]
+
+
+def _asked_kind(question: str) -> set[str]:
+    """The words of "how large", "what share", "which year": the kind of answer, not its subject."""
+    q = normalize(question)
+    return {t for pattern in (_NUMBER_Q, _TIME_Q) for m in pattern.finditer(q) for t in tokens(m.group(0))}
+
+
 def wants_type(question: str) -> re.Pattern | None:
-    """The kind of evidence a question needs: a number, a time, or nothing in particular."""
+    """The kind of evidence a question needs: a number, a time (of the unit it names), or nothing in particular."""
     q = normalize(question)
     if _NUMBER_Q.search(q):
         return _NUMBER
+    for asks, unit in _TIME_UNITS:
+        if asks.search(q):
+            return unit
     if _TIME_Q.search(q):
         return _TIME
     return None
@@ -59,11 +78,19 @@ def wants_type(question: str) -> re.Pattern | None:
 _YEAR = re.compile(r"(?<![$€£\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![.,]\d| ?(%|percent|million|billion|thousand|hundred))")
 
 
-def holds(kind: re.Pattern | None, sentence: str) -> bool:
-    """Whether the sentence has the kind of thing asked for (always, when nothing is)."""
+_NUMBER_TOKEN = re.compile(r"[$€£]?\d[\d.,]*(?:\s*(?:%|percent|million|billion|thousand|hundred))?")
+
+
+def holds(kind: re.Pattern | None, sentence: str, question: str = "") -> bool:
+    """Whether the sentence has the kind of thing asked for (always, when nothing is), other than
+    what the question itself states: "How much of the $725 million package…" is not answered by
+    the sentence that says "$725 million"."""
     if kind is None:
         return True
     text = normalize(sentence)
+    asked = normalize(question)
+    for stated in set(_NUMBER_TOKEN.findall(asked)) | {m.group(0) for m in kind.finditer(_NUMBER_TOKEN.sub(" ", asked))}:
+        text = re.sub(rf"(?<![\w$€£]){re.escape(stated)}(?!\w)", " ", text)
     if kind is _NUMBER:
         text = _YEAR.sub(" ", text)
     return bool(kind.search(text))
@@ -119,7 +146,7 @@ _NOT_FOCUS = {"did", "does", "do", "is", "was", "are", "were", "has", "have", "h
 # *hold*?" is answered by a sentence that names her role without either word.
 _FRAME_WORDS = """position role job title kind type way outcome thing things part exactly roughly approximately
     actually currently still yet think thinks indicate indicated describe described respond responded response
-    happen happened exist exists hold holds held give gave get got""".split()
+    happen happened exist exists hold holds held give gave get got help helps helped""".split()
 _FRAME_WEIGHT = 0.3
 
 
@@ -193,6 +220,7 @@ class Asked:
     focus: frozenset[str]
     needed: re.Pattern | None
     counted: bool  # "how many <galleries>": a number only answers it next to the thing counted
+    question: str = ""
     unseen: frozenset[str] = frozenset()  # words no document uses (beyond the answer's kind): a sentence must hold a word close in meaning
 
     @classmethod
@@ -205,7 +233,8 @@ class Asked:
             focus=frozenset(focus_terms(question) & terms),
             needed=wants_type(question),
             counted=any(w not in _NOT_FOCUS and tokens(w) for w in _FOCUS[0].findall(normalize(question))),
-            unseen=frozenset(t for t in terms - phrase - _frame_terms() if not corpus.doc_freq.get(t)),
+            question=question,
+            unseen=frozenset(t for t in terms - phrase - _frame_terms() - _asked_kind(question) if not corpus.doc_freq.get(t)),
         )
 
     def present(self, vocabulary: set[str], typed: bool) -> set[str]:
@@ -269,7 +298,7 @@ class ExtractiveGenerator:
                     continue
                 sentence = text[start:end]
                 vocabulary = set(tokens(sentence))
-                typed = holds(asked.needed, sentence)
+                typed = holds(asked.needed, sentence, asked.question)
                 present = asked.present(vocabulary, typed)
                 missing = {t for t in asked.entities if t not in present}
                 # "His comments came after…": a sentence that refers back may leave the name to

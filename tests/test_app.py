@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from assistant import Assistant, Settings
 from assistant.ui_text import escape
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -63,6 +64,19 @@ def own_app_assistant():
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()
+
+
+def test_sidebar_warns_about_a_half_written_index_and_rebuild_clears_it(fresh_project, monkeypatch, own_app_assistant, embedder):
+    monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.sidebar.warning
+    # Another process (`assistant index`) killed while writing a document leaves it pending.
+    Assistant(Settings(root=fresh_project), embedder=embedder).docstore.mark_pending("seeds/000_74b09fb6327d5bb6.txt")
+    at.run()
+    assert [w.value for w in at.sidebar.warning] == [escape(
+        "The last indexing run did not finish (1 documents half-written): answers may miss documents. Press “Rebuild index”.")]
+    at.sidebar.button[0].click().run()
+    assert not at.exception and not at.sidebar.warning
 
 
 def upload(at: AppTest, *files: tuple[str, bytes, str], replace: bool = False) -> AppTest:
