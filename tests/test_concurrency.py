@@ -8,7 +8,7 @@ import numpy as np
 import yaml
 
 from assistant import Assistant
-from assistant.embeddings import SentenceTransformerEmbedder
+from assistant.embeddings import make_embedder
 
 EVALS = Path(__file__).resolve().parent.parent / "evals"
 
@@ -23,9 +23,9 @@ def test_32_questions_from_8_threads_match_asked_one_by_one(assistant, settings)
     cases = yaml.safe_load((EVALS / "seed_article.yaml").read_text(encoding="utf-8"))
     questions = [case["question"] for case in cases][:32]
     assert len(questions) == 32
-    # A fresh assistant with a fresh model and empty caches, so the threads race to load the
-    # index, fill the caches and run the model at the same time.
-    shared = Assistant(settings, embedder=SentenceTransformerEmbedder())
+    # A fresh assistant with a fresh model (the default backend, as the app uses) and empty caches,
+    # so the threads race to load the index, fill the caches and run the model at the same time.
+    shared = Assistant(settings, embedder=make_embedder(settings))
     with ThreadPoolExecutor(max_workers=8) as pool:
         together = list(pool.map(shared.ask, questions))
     alone = [assistant.ask(q) for q in questions]
