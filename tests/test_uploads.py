@@ -127,3 +127,13 @@ def test_upload_dir_must_stay_inside_the_seeds(tmp_path):
     for bad in ("../elsewhere", "/tmp/elsewhere"):
         with pytest.raises(ValidationError, match="inside seeds_dir"):
             Settings(root=tmp_path, upload_dir=Path(bad))
+
+
+def test_streamlit_server_refuses_uploads_over_the_apps_limit():
+    """The uploader's own limit is enforced in the browser only; Streamlit's server takes uploads
+    up to server.maxUploadSize (default 200 MB) from any client, so the project config caps it at
+    the app's limit."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == Settings.model_fields["upload_max_mb"].default
