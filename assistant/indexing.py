@@ -7,7 +7,8 @@ a source before touching its vectors; the document store does all three.
 
 Crash safety: a source is journalled (``pending``) before its vectors change and unjournalled
 in the transaction that records it, so the next run undoes whatever a killed run left half
-done; a vector store that does not match the document store is rebuilt.
+done; a vector store that does not match the document store is rebuilt (its vectors are counted
+whenever its database file changed since the last complete run).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .chunking import Chunker, split_sentences
 from .docstore import DocStore
 from .loaders import HTML_SUFFIXES, PDF_SUFFIXES, LoadError, Problem, SourceFile, extract, scan
 from .settings import Settings
@@ -29,6 +30,7 @@ from .store import VectorStore
 from .types import Chunk, Document, Sentence
 
 CHUNKER_VERSION = "1"
+VECTOR_FILE_MARK = "vector_file_mark"
 Progress = Callable[[int, int], None]
 
 
@@ -76,12 +78,22 @@ class IndexReport:
 class Indexer:
     """Syncs one index; the caller holds :func:`index_lock` while it runs."""
 
-    def __init__(self, settings: Settings, embedder, store: VectorStore, docstore: DocStore):
+    def __init__(self, settings: Settings, embedder, open_store: Callable[[], VectorStore], docstore: DocStore):
         self.settings = settings
         self.embedder = embedder
-        self.store = store
+        self.open_store = open_store
         self.docstore = docstore
-        self.chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+
+    # Opened only when needed: a run with nothing to do then never imports Chroma or the splitters.
+    @cached_property
+    def store(self) -> VectorStore:
+        return self.open_store()
+
+    @cached_property
+    def chunker(self):
+        from .chunking import Chunker
+
+        return Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
 
     def fingerprint(self) -> str:
         s = self.settings
@@ -101,6 +113,8 @@ class Indexer:
             self.docstore.clear()
             self.docstore.set_meta("fingerprint", fingerprint)  # the empty index matches it: a crash from here keeps progress
             report.rebuilt, report.repaired = True, "" if rebuild else why or ""
+
+        from .chunking import split_sentences  # imported here: a run with nothing to do needs no splitter
 
         known = self.docstore.hashes()
         files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.max_file_mb * 1e6))
@@ -133,12 +147,16 @@ class Indexer:
 
         if report.changed or report.rebuilt or self.docstore.get_meta("built_at") is None:
             self.docstore.set_meta("built_at", str(time.time()))
+        self.docstore.set_meta(VECTOR_FILE_MARK, self._vector_file_mark() or "")
         report.seconds = time.perf_counter() - started
         return report
 
     def _rebuild_reason(self, fingerprint: str) -> str | None:
         """Why the stored index cannot be updated incrementally, or None when it can."""
         stored = self.docstore.get_meta("fingerprint")
+        mark = self._vector_file_mark()
+        if stored == fingerprint and mark and mark == self.docstore.get_meta(VECTOR_FILE_MARK):
+            return None  # the vector store's database is as the last complete run left it
         chunks = self.docstore.counts()[1]
         vectors = self.store.count()
         if stored is None:  # a new index, or a document store that was lost
@@ -148,6 +166,20 @@ class Indexer:
         if vectors != chunks:
             return f"the vector store held {vectors} vectors for the document store's {chunks} chunks"
         return None
+
+    def _vector_file_mark(self) -> str | None:
+        """Size and modification time of the embedded vector store's database, or None (a server).
+
+        Recorded at the end of every complete run: while it is unchanged, the store still holds
+        the vectors that run checked, and a run with nothing to do need not open Chroma to count them.
+        """
+        if self.settings.chroma_url:
+            return None
+        try:
+            stat = (self.settings.index_path / "chroma" / "chroma.sqlite3").stat()
+        except OSError:
+            return None
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are

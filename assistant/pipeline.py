@@ -132,7 +132,7 @@ class Assistant:
                 self._empty_stores()
             else:
                 self._check_shared_collection()
-            indexer = Indexer(self.settings, self.embedder, self.store, self.docstore)
+            indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore)
             report = indexer.sync(rebuild=rebuild, progress=progress)
             self._retriever = None
             if report.changed or report.rebuilt:  # BM25 built now and kept, not at the next question

@@ -62,3 +62,17 @@ def test_ask_builds_a_missing_index(fresh_project, embedder):
     assert assistant.status().built_at is None
     assert "20 percent" in assistant.ask("How much of Ukraine do Russian forces control?").answer
     assert assistant.status().documents == 1
+
+
+def test_nothing_changed_run_skips_the_vector_store_until_its_file_changes(fresh_project, embedder):
+    Assistant(Settings(root=fresh_project), embedder=embedder).index()
+    idle = Assistant(Settings(root=fresh_project), embedder=embedder)
+    report = idle.index()
+    assert report.kept and not report.changed
+    assert idle._store is None  # Chroma never opened: nothing to embed, and its file is as the last run left it
+
+    database = fresh_project / "index" / "chroma" / "chroma.sqlite3"
+    database.touch()  # written by someone else since: the vectors are counted again
+    checked = Assistant(Settings(root=fresh_project), embedder=embedder)
+    assert not checked.index().changed and checked._store is not None
+    # (a lost or damaged store is still found: tests/test_broken_index.py, in new processes)
