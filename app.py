@@ -60,7 +60,9 @@ def sidebar(assistant: Assistant) -> None:
     status_box.metric("Documents", status.documents)
     status_box.metric("Chunks", status.chunks)
     status_box.caption(escape(f"Built {built} · {status.location}"))
-    if status.problem:  # another process was killed while indexing, or lost the vector store
+    if status.indexing:
+        status_box.info("Another process is indexing; the counts change when it finishes.")
+    elif status.problem:  # another process was killed while indexing, or lost the vector store
         status_box.warning(escape(f"{status.problem[0].upper()}{status.problem[1:]}: answers may miss documents. Press “Rebuild index”."))
 
 

@@ -191,6 +191,8 @@ def status(ctx):
     st = _run(_assistant(ctx).status)
     built = st.built_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if st.built_at else "never"
     click.echo(f"{st.documents} documents, {st.chunks} chunks, built {built} ({st.location})")
+    if st.indexing:
+        click.echo("note: another process is indexing; these counts change when it finishes", err=True)
     if st.problem:
         raise click.ClickException(rebuild_hint(st.problem))
 

@@ -34,6 +34,22 @@ VECTOR_FILE_MARK = "vector_file_mark"
 Progress = Callable[[int, int], None]
 
 
+def forget_vector_file_mark(docstore: DocStore) -> None:
+    """Before either store is written: the next run must count the vectors again."""
+    docstore.set_meta(VECTOR_FILE_MARK, "")
+
+
+def index_busy(index_path: Path) -> bool:
+    """Whether another process holds the index lock (is indexing) right now."""
+    lock = FileLock(str(index_path / ".index.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
 @contextmanager
 def index_lock(index_path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """One writer per index folder, across processes; ``on_wait`` is told when another holds it."""
@@ -78,11 +94,12 @@ class IndexReport:
 class Indexer:
     """Syncs one index; the caller holds :func:`index_lock` while it runs."""
 
-    def __init__(self, settings: Settings, embedder, open_store: Callable[[], VectorStore], docstore: DocStore):
+    def __init__(self, settings: Settings, embedder, open_store: Callable[[], VectorStore], docstore: DocStore, vector_file: Path | None = None):
         self.settings = settings
         self.embedder = embedder
         self.open_store = open_store
         self.docstore = docstore
+        self.vector_file = vector_file  # the embedded store's database file; None: always count its vectors
 
     # Opened only when needed: a run with nothing to do then never imports Chroma or the splitters.
     @cached_property
@@ -103,11 +120,14 @@ class Indexer:
         """Bring the index in line with the documents folder."""
         started = time.perf_counter()
         report = IndexReport()
+        trusted = self._mark_unchanged()
+        forget_vector_file_mark(self.docstore)  # whatever this run writes, a killed run must not look complete
         for source in self.docstore.pending():  # left by a run that died mid-write
+            trusted = False
             self.store.delete_source(source)
             self.docstore.remove(source)
         fingerprint = self.fingerprint()
-        why = self._rebuild_reason(fingerprint)
+        why = self._rebuild_reason(fingerprint, trusted)
         if rebuild or why is not None:
             self.store.reset()
             self.docstore.clear()
@@ -147,16 +167,16 @@ class Indexer:
 
         if report.changed or report.rebuilt or self.docstore.get_meta("built_at") is None:
             self.docstore.set_meta("built_at", str(time.time()))
-        self.docstore.set_meta(VECTOR_FILE_MARK, self._vector_file_mark() or "")
+        self.docstore.set_meta(VECTOR_FILE_MARK, self._vector_file_mark() or "")  # complete: vectors match chunks
         report.seconds = time.perf_counter() - started
         return report
 
-    def _rebuild_reason(self, fingerprint: str) -> str | None:
-        """Why the stored index cannot be updated incrementally, or None when it can."""
+    def _rebuild_reason(self, fingerprint: str, trusted: bool = False) -> str | None:
+        """Why the stored index cannot be updated incrementally, or None when it can; ``trusted``:
+        the vector store's database is as the last complete run left it, so its count is known."""
         stored = self.docstore.get_meta("fingerprint")
-        mark = self._vector_file_mark()
-        if stored == fingerprint and mark and mark == self.docstore.get_meta(VECTOR_FILE_MARK):
-            return None  # the vector store's database is as the last complete run left it
+        if trusted and stored == fingerprint:
+            return None
         chunks = self.docstore.counts()[1]
         vectors = self.store.count()
         if stored is None:  # a new index, or a document store that was lost
@@ -168,18 +188,23 @@ class Indexer:
         return None
 
     def _vector_file_mark(self) -> str | None:
-        """Size and modification time of the embedded vector store's database, or None (a server).
+        """Size and modification time of the embedded vector store's database, or None.
 
-        Recorded at the end of every complete run: while it is unchanged, the store still holds
-        the vectors that run checked, and a run with nothing to do need not open Chroma to count them.
+        Recorded at the end of every complete run and forgotten before anything is written: while
+        it is unchanged, the store still holds the vectors that run checked, and a run with nothing
+        to do need not open Chroma to count them.
         """
-        if self.settings.chroma_url:
+        if self.vector_file is None:
             return None
         try:
-            stat = (self.settings.index_path / "chroma" / "chroma.sqlite3").stat()
+            stat = self.vector_file.stat()
         except OSError:
             return None
         return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+    def _mark_unchanged(self) -> bool:
+        mark = self._vector_file_mark()
+        return bool(mark) and mark == self.docstore.get_meta(VECTOR_FILE_MARK)
 
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are

@@ -290,10 +290,11 @@ def _compatible_server_body(settings: Settings, url: str, grammar: str | None = 
 
     langchain-openai sends the length cap as ``max_completion_tokens``, which llama.cpp's server
     ignores (it then wrote 3,500 tokens for a 200-token cap here), so the old name goes along too,
-    with llama.cpp's ``grammar`` when the reply format is to be enforced. OpenAI's own API refuses
-    both names at once and gets neither.
+    with llama.cpp's ``grammar`` when the reply format is to be enforced. OpenAI's own API (and
+    Azure's) refuses both names at once and gets neither.
     """
-    if urlparse(url).hostname == "api.openai.com":
+    host = urlparse(url).hostname or ""
+    if host == "api.openai.com" or host.endswith(".openai.azure.com"):
         return None
     body = {"max_tokens": settings.llm_max_tokens}
     if grammar:

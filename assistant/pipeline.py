@@ -32,6 +32,7 @@ class IndexStatus:
     built_at: datetime | None
     location: str
     problem: str | None = None  # why the index cannot be used as it is (see Assistant.index_problem)
+    indexing: bool = False  # another process is indexing: what looks half-written is being written
 
 
 def make_generator(settings: Settings, embedder=None) -> Generator:
@@ -132,7 +133,9 @@ class Assistant:
                 self._empty_stores()
             else:
                 self._check_shared_collection()
-            indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore)
+            embedded = self._client is None and not self.settings.chroma_url  # a file this run can watch
+            vector_file = self.settings.index_path / "chroma" / "chroma.sqlite3" if embedded else None
+            indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore, vector_file)
             report = indexer.sync(rebuild=rebuild, progress=progress)
             self._retriever = None
             if report.changed or report.rebuilt:  # BM25 built now and kept, not at the next question
@@ -142,7 +145,10 @@ class Assistant:
     def _empty_stores(self) -> None:
         """Empty both stores for a rebuild; one that cannot be opened or emptied is deleted and
         made anew, so a rebuild recovers from any damage to the index files."""
+        from .indexing import forget_vector_file_mark
+
         try:
+            forget_vector_file_mark(self.docstore)  # a rebuild killed between the two stores must not look complete
             self.docstore.clear()
         except BrokenIndex:
             if self._docstore is not None:
@@ -164,7 +170,7 @@ class Assistant:
         store), or None. Damage that stops it from being read at all raises BrokenIndex."""
         pending = self.docstore.pending()
         if pending:
-            return f"the last indexing run did not finish ({len(pending)} documents half-written)"
+            return f"the last indexing run did not finish ({len(pending)} document{'s' if len(pending) != 1 else ''} half-written)"
         chunks, vectors = self.docstore.counts()[1], self.store.count()
         if chunks != vectors:
             return f"the index is incomplete (the vector store holds {vectors} vectors for {chunks} chunks)"
@@ -249,10 +255,18 @@ class Assistant:
         documents, chunks = self.docstore.counts()
         built = self.docstore.get_meta("built_at")
         location = self.settings.chroma_url or str(self.settings.index_path)
+        problem = self.index_problem() if built else None
+        if problem:
+            from .indexing import index_busy
+
+            indexing = index_busy(self.settings.index_path)
+        else:
+            indexing = False
         return IndexStatus(
             documents=documents,
             chunks=chunks,
             built_at=datetime.fromtimestamp(float(built), tz=timezone.utc) if built else None,
             location=location,
-            problem=self.index_problem() if built else None,
+            problem=None if indexing else problem,
+            indexing=indexing,
         )

@@ -38,7 +38,7 @@ Question: {question}"""
 # every quote still has to be found in its passage.
 REPLY_GRAMMAR = rf'''root ::= "{ANSWER_LABEL} " ("{NOT_FOUND_REPLY}" | text "\n{QUOTES_LABEL}\n" quote quote? quote?)
 text ::= [^\n]{{1,400}}
-quote ::= "[" [1-9] [0-9]? "] \"" [^"\n]{{8,400}} "\"\n"
+quote ::= "[" [1-9] [0-9]? "] \"" [^\n]{{8,400}} "\"\n"
 '''
 
 PASSAGE = '<passage id={number} source="{source}">\n{text}\n</passage>'

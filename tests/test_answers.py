@@ -90,6 +90,11 @@ def test_a_question_naming_a_unit_of_time_needs_that_unit():
     assert not holds(wants_type(year), "Kellogg recently retired.", year)
     assert holds(wants_type(year), "Kellogg retired in 2003.", year)
     assert holds(wants_type("When did Kellogg retire?"), "Kellogg recently retired.")
+    day = "On what day did Russia invade Ukraine?"  # a date answers "what day" too
+    assert holds(wants_type(day), "The invasion began on February 24, 2022.", day)
+    assert not holds(wants_type("What date was it signed?"), "It cost 2.5 million.")
+    may = "When may talks resume?"  # "may" the verb is no month the question states
+    assert holds(wants_type(may), "Talks could resume in May.", may)
 
 
 def test_a_question_about_something_no_document_mentions_abstains(assistant):

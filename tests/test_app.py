@@ -1,5 +1,7 @@
 """The Streamlit app through Streamlit's own AppTest."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,9 +76,37 @@ def test_sidebar_warns_about_a_half_written_index_and_rebuild_clears_it(fresh_pr
     Assistant(Settings(root=fresh_project), embedder=embedder).docstore.mark_pending("seeds/000_74b09fb6327d5bb6.txt")
     at.run()
     assert [w.value for w in at.sidebar.warning] == [escape(
-        "The last indexing run did not finish (1 documents half-written): answers may miss documents. Press “Rebuild index”.")]
+        "The last indexing run did not finish (1 document half-written): answers may miss documents. Press “Rebuild index”.")]
     at.sidebar.button[0].click().run()
     assert not at.exception and not at.sidebar.warning
+
+
+def test_sidebar_tells_a_run_in_progress_from_a_killed_one(fresh_project, monkeypatch, own_app_assistant, embedder):
+    monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    Assistant(Settings(root=fresh_project), embedder=embedder).docstore.mark_pending("seeds/000_74b09fb6327d5bb6.txt")
+    # An `assistant index` in another process, mid-run: it holds the index lock.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(fresh_project / "index")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        at.run()
+        assert not at.sidebar.warning
+        assert [i.value for i in at.sidebar.info] == ["Another process is indexing; the counts change when it finishes."]
+    finally:
+        holder.kill()
+        holder.wait()
+    at.run()
+    assert len(at.sidebar.warning) == 1  # the lock is free and the document still half-written: a killed run
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from assistant.indexing import index_lock
+with index_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
 
 
 def upload(at: AppTest, *files: tuple[str, bytes, str], replace: bool = False) -> AppTest:

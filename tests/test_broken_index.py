@@ -150,3 +150,25 @@ def test_unknown_files_in_the_index_folder_are_left_alone(good_index, tmp_path, 
     assert (root / "index" / "faiss.index").exists() and (root / "index" / "notes").is_dir()
     code, stdout, _ = cli_run(root, "ask", QUESTION)
     assert code == 0 and "Peskov" in stdout
+
+
+def test_rebuild_killed_between_the_two_stores_is_repaired_by_a_plain_run(fresh_project, embedder, monkeypatch):
+    """A rebuild empties the document store, then the vector store. Killed in between (here: the
+    vector store cannot be opened), the next plain run must not trust the vector store unseen."""
+    Assistant(Settings(root=fresh_project), embedder=embedder).index()
+    from assistant import pipeline
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "make_client", killed)
+        with pytest.raises(KeyboardInterrupt):
+            Assistant(Settings(root=fresh_project), embedder=embedder).index(rebuild=True)
+    seed = next((fresh_project / "seeds").glob("*.txt"))
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nA sentence added later.\n", encoding="utf-8")
+    after = Assistant(Settings(root=fresh_project), embedder=embedder)
+    report = after.index()
+    assert report.rebuilt, report  # "the vector store held 19 vectors for the document store's 0 chunks"
+    assert after.index_problem() is None
+    index_contents(after)  # both stores hold the same chunks, none twice

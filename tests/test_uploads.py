@@ -129,7 +129,7 @@ def test_upload_dir_must_stay_inside_the_seeds(tmp_path):
             Settings(root=tmp_path, upload_dir=Path(bad))
 
 
-def test_streamlit_server_refuses_uploads_over_the_apps_limit():
+def test_streamlit_server_upload_cap_is_the_apps_limit():
     """The uploader's own limit is enforced in the browser only; Streamlit's server takes uploads
     up to server.maxUploadSize (default 200 MB) from any client, so the project config caps it at
     the app's limit."""
