@@ -20,11 +20,12 @@ OUTCOME_KEY = "upload_outcome"
 def render_uploads(assistant: Assistant) -> None:
     settings = assistant.settings
     suffixes = " ".join(uploads.allowed_suffixes())
+    limit = min(settings.upload_max_mb, st.get_option("server.maxUploadSize"))  # the server refuses more anyway
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
-            f"Files: {escape(suffixes)} (up to {settings.upload_max_mb} MB each)",
+            f"Files: {escape(suffixes)} (up to {limit} MB each)",
             accept_multiple_files=True,
-            max_upload_size=settings.upload_max_mb,
+            max_upload_size=limit,
             key="upload_files",
         )
         replace = st.checkbox("Replace documents with the same name", key="upload_replace")

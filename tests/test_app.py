@@ -81,6 +81,13 @@ def test_sidebar_warns_about_a_half_written_index_and_rebuild_clears_it(fresh_pr
     assert not at.exception and not at.sidebar.warning
 
 
+def test_upload_limit_shown_is_the_lower_of_the_app_and_server_limits(fresh_project, monkeypatch, own_app_assistant):
+    monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
+    monkeypatch.setenv("ASSISTANT_UPLOAD_MAX_MB", "50")  # above the server's cap in .streamlit/config.toml (20)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert "(up to 20 MB each)" in at.sidebar.get("file_uploader")[0].proto.label
+
+
 def test_sidebar_tells_a_run_in_progress_from_a_killed_one(fresh_project, monkeypatch, own_app_assistant, embedder):
     monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
     at = AppTest.from_file(APP, default_timeout=120).run()
