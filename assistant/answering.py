@@ -83,6 +83,13 @@ _YEAR = re.compile(r"(?<![$€£\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![.,]\d| ?(%|perc
 _NUMBER_TOKEN = re.compile(r"[$€£]?\d[\d.,]*(?:\s*(?:%|percent|million|billion|thousand|hundred))?")
 
 
+@lru_cache(maxsize=64)
+def _stated_numbers(question: str) -> re.Pattern | None:
+    """The numbers a question states, as one pattern (built once per question, not per sentence)."""
+    stated = sorted(set(_NUMBER_TOKEN.findall(normalize(question))), key=len, reverse=True)
+    return re.compile(rf"(?<![\w$€£])({'|'.join(map(re.escape, stated))})(?!\w)") if stated else None
+
+
 def holds(kind: re.Pattern | None, sentence: str, question: str = "") -> bool:
     """Whether the sentence has the kind of thing asked for (always, when nothing is), other than
     what the question itself states: "How much of the $725 million package…" is not answered by
@@ -90,8 +97,9 @@ def holds(kind: re.Pattern | None, sentence: str, question: str = "") -> bool:
     if kind is None:
         return True
     text = normalize(sentence)
-    for stated in set(_NUMBER_TOKEN.findall(normalize(question))):
-        text = re.sub(rf"(?<![\w$€£]){re.escape(stated)}(?!\w)", " ", text)
+    stated = _stated_numbers(question)
+    if stated is not None:
+        text = stated.sub(" ", text)
     if kind is _NUMBER:
         text = _YEAR.sub(" ", text)
     return bool(kind.search(text))
@@ -369,12 +377,12 @@ class ExtractiveGenerator:
                         evidence.unmatched += 1  # "who will lead the *delegation*": nothing here is about one
             evidence.meaning = score / total
 
-    def rank(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+    def rank(self, question: str, passages: list[Passage], corpus: Corpus, asked: Asked | None = None) -> list[Evidence]:
         """Every sentence of the passages, best supported first.
 
         All sentences are ranked lexically; the leaders are then re-weighed by meaning.
         """
-        asked = Asked.of(question, corpus, self.settings)
+        asked = asked or Asked.of(question, corpus, self.settings)
         found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(self.settings))
         self.weigh_meaning(question, asked, found[: self.settings.rerank_sentences], corpus)
         return sorted(found, key=lambda e: (-e.support(self.settings), e.source, e.start))
@@ -382,12 +390,13 @@ class ExtractiveGenerator:
     def choose(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """The sentences to quote for one (simple) question, best first; none when support is weak."""
         s = self.settings
-        ranked = self.rank(question, passages, corpus)
+        asked = Asked.of(question, corpus, s)
+        ranked = self.rank(question, passages, corpus, asked)
         if not ranked or ranked[0].support(s) < s.abstain_threshold:
             return ranked[:1] if ranked else []
         top = ranked[0].support(s)
         chosen = [ranked[0]]
-        weights = Asked.of(question, corpus, s).weights
+        weights = asked.weights
         total = sum(weights.values()) or 1.0
 
         def adds(candidate: Evidence) -> float:

@@ -39,9 +39,13 @@ def forget_vector_file_mark(docstore: DocStore) -> None:
     docstore.set_meta(VECTOR_FILE_MARK, "")
 
 
+def _writer_lock(index_path: Path) -> FileLock:
+    return FileLock(str(index_path / ".index.lock"))
+
+
 def index_busy(index_path: Path) -> bool:
     """Whether another process holds the index lock (is indexing) right now."""
-    lock = FileLock(str(index_path / ".index.lock"))
+    lock = _writer_lock(index_path)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -54,7 +58,7 @@ def index_busy(index_path: Path) -> bool:
 def index_lock(index_path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """One writer per index folder, across processes; ``on_wait`` is told when another holds it."""
     index_path.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_path / ".index.lock"))
+    lock = _writer_lock(index_path)
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -14,10 +14,10 @@ from .chat import resolve_references, standalone_query
 from .docstore import BrokenIndex, DocStore
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
-from .store import VectorStore, make_client, remove_embedded_store
+from .store import VectorStore, embedded_store_path, make_client, remove_embedded_store
 from .types import Answer
 
-if TYPE_CHECKING:  # indexing imports the LangChain splitter: not needed to answer
+if TYPE_CHECKING:  # the indexer is imported where it is used: answering needs none of it
     from .indexing import IndexReport, Progress
 
 
@@ -134,7 +134,7 @@ class Assistant:
             else:
                 self._check_shared_collection()
             embedded = self._client is None and not self.settings.chroma_url  # a file this run can watch
-            vector_file = self.settings.index_path / "chroma" / "chroma.sqlite3" if embedded else None
+            vector_file = embedded_store_path(self.settings.index_path) / "chroma.sqlite3" if embedded else None
             indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore, vector_file)
             report = indexer.sync(rebuild=rebuild, progress=progress)
             self._retriever = None
@@ -256,12 +256,11 @@ class Assistant:
         built = self.docstore.get_meta("built_at")
         location = self.settings.chroma_url or str(self.settings.index_path)
         problem = self.index_problem() if built else None
-        if problem:
+        indexing = False
+        if problem:  # what looks half-written may be being written
             from .indexing import index_busy
 
             indexing = index_busy(self.settings.index_path)
-        else:
-            indexing = False
         return IndexStatus(
             documents=documents,
             chunks=chunks,

@@ -25,6 +25,11 @@ class Hit:
     similarity: float  # cosine similarity (1 - cosine distance)
 
 
+def embedded_store_path(index_path: Path) -> Path:
+    """Where an index folder keeps its embedded Chroma store (its database is ``chroma.sqlite3`` there)."""
+    return index_path / "chroma"
+
+
 def make_client(index_path: Path, chroma_url: str | None):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -36,7 +41,7 @@ def make_client(index_path: Path, chroma_url: str | None):
             host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
         )
     index_path.mkdir(parents=True, exist_ok=True)
-    path = str(index_path / "chroma")
+    path = str(embedded_store_path(index_path))
     try:
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except BaseException as exc:  # a damaged chroma.sqlite3 fails here, or panics in Chroma's Rust core (a BaseException)
@@ -48,7 +53,7 @@ def make_client(index_path: Path, chroma_url: str | None):
 
 def remove_embedded_store(index_path: Path) -> None:
     """Delete an embedded store that cannot be opened (for a rebuild)."""
-    path = index_path / "chroma"
+    path = embedded_store_path(index_path)
     _forget_system(str(path))
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
