@@ -17,7 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from .chat import REFERRING
-from .lexical import matches, normalize, tokens
+from .entities import Entity, EntityRecognizer, make_recognizer
+from .lexical import digits, matches, normalize, tokens
 from .retrieval import Corpus
 from .settings import Settings
 from .types import Answer, Passage, Quote
@@ -28,7 +29,9 @@ _NUMBER_Q = re.compile(
     r"\b(how (many|much|large|big|far|old|high)|(what|which) (share|percentage|percent|proportion|number|amount|sum|fraction|portion)"
     r"|in (kilometres|kilometers|km|miles|metres|meters|dollars|euros|percent|tons|tonnes))\b"
 )
-_TIME_Q = re.compile(r"\b(when|(what|which) (year|month|day|date|time|week|decade|century)|how long ago)\b")
+# "what exact date", "which particular year": a word that sharpens the unit does not change it.
+_UNIT_MODIFIER = r"(?:(?:exact|precise|specific|particular|calendar) )?"
+_TIME_Q = re.compile(rf"\b(when|(what|which) {_UNIT_MODIFIER}(year|month|day|date|time|week|decade|century)|how long ago)\b")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|third|quarter|fifth|dozen)\b")
 _TIME = re.compile(
     r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
@@ -51,9 +54,9 @@ _DATE = rf"\b({_MONTHS})\b|\b\d{{1,2}}/\d{{1,2}}(/\d{{2,4}})?\b|\b\d{{4}}-\d{{2}
 # A question naming the unit of time it wants is answered by that unit, not by "earlier" or "after".
 _TIME_UNITS = [
     (re.compile(r"\bday of the week\b"), re.compile(rf"\b({_WEEKDAYS})\b")),
-    (re.compile(r"\b(what|which) (day|date)\b"), re.compile(rf"\b({_WEEKDAYS})\b|{_DATE}")),
-    (re.compile(r"\b(what|which) month\b"), re.compile(rf"\b({_MONTHS})\b")),
-    (re.compile(r"\b(what|which) year\b"), re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(last|this|next) year\b")),
+    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}(day|date)\b"), re.compile(rf"\b({_WEEKDAYS})\b|{_DATE}")),
+    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}month\b"), re.compile(rf"\b({_MONTHS})\b")),
+    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}year\b"), re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(last|this|next) year\b")),
 ]
 
 
@@ -63,8 +66,56 @@ def _asked_kind(question: str) -> set[str]:
     return {t for pattern in (_NUMBER_Q, _TIME_Q) for m in pattern.finditer(q) for t in tokens(m.group(0))}
 
 
-def wants_type(question: str) -> re.Pattern | None:
-    """The kind of evidence a question needs: a number, a time (of the unit it names), or nothing in particular."""
+# Words that end a noun phrase: "which country *did* the leader visit" asks for a country.
+_PHRASE_END = frozenset(
+    """is was are were be been being do does did has have had will would can could should may might must
+    of in on at for to from with by about into over under after before during as than that and or but
+    the a an this these those his her its their our my your he she it they we you i there""".split()
+)
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a "who", "where" or "which <city>" question asks for: an entity with one of these labels
+    that the question does not name itself."""
+
+    labels: frozenset[str]
+    words: frozenset[str] = frozenset()  # the question's word for the kind ("city"): held when such a name is
+
+
+_PLACE = Named(frozenset({"GPE", "LOC", "FAC"}))
+_GROUP = Named(frozenset({"ORG", "NORP"}))
+_PERSON = Named(frozenset({"PERSON"}))
+# In the news "who" is as often a country or an organisation as a person ("Who mediated…?" Qatar).
+_SOMEONE = Named(frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"}))
+_KIND_NOUNS = {
+    noun: kind
+    for nouns, kind in (
+        ("city cities town towns village villages capital country countries nation nations state states region regions "
+         "province provinces territory place places location", _PLACE),
+        ("company companies firm firms organization organisation organizations organisations newspaper newspapers "
+         "agency agencies alliance bloc party parties outlet broadcaster", _GROUP),
+        ("person people official officials leader leaders man woman minister ministers spokesman spokeswoman "
+         "spokesperson envoy diplomat ambassador journalist reporter author authors writer editor architect designer "
+         "engineer founder owner director chairman chairwoman president mayor governor senator commander judge "
+         "lawyer scientist researcher artist player coach candidate king queen", _PERSON),
+        ("member members partner partners ally allies", _SOMEONE),
+    )
+    for noun in nouns.split()
+}
+# "which <Gulf> <state>", "which NATO member <states>": the last such noun within three words, none of
+# them a function word ("what do many *people* think" asks for no person).
+_WHICH_KIND = re.compile(
+    rf"\b(?:which|what)\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({'|'.join(sorted(_KIND_NOUNS, key=len, reverse=True))})\b"
+)
+# "Who…?", "To whom…?"; not "Who is Dmitry Peskov?", which asks for a description.
+_WHO = re.compile(r"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!\s+(?:is|was|are|were)\s+[A-Z])")
+_WHERE = re.compile(r"^\W*(?i:where)\b")
+
+
+def wants_type(question: str) -> re.Pattern | Named | None:
+    """The kind of evidence a question needs: a number, a time (of the unit it names), a name of
+    the kind asked for, or nothing in particular."""
     q = normalize(question)
     if _NUMBER_Q.search(q):
         return _NUMBER
@@ -73,6 +124,13 @@ def wants_type(question: str) -> re.Pattern | None:
             return unit
     if _TIME_Q.search(q):
         return _TIME
+    which = _WHICH_KIND.search(q)
+    if which:
+        return Named(_KIND_NOUNS[which.group(1)].labels, frozenset(tokens(which.group(1))))
+    if _WHERE.search(question):
+        return _PLACE
+    if _WHO.search(question):
+        return _SOMEONE
     return None
 
 
@@ -86,20 +144,26 @@ _NUMBER_TOKEN = re.compile(r"[$€£]?\d[\d.,]*(?:\s*(?:%|percent|million|billio
 @lru_cache(maxsize=64)
 def _stated_numbers(question: str) -> re.Pattern | None:
     """The numbers a question states, as one pattern (built once per question, not per sentence)."""
-    stated = sorted(set(_NUMBER_TOKEN.findall(normalize(question))), key=len, reverse=True)
+    stated = sorted(set(_NUMBER_TOKEN.findall(digits(normalize(question)))), key=len, reverse=True)
     return re.compile(rf"(?<![\w$€£])({'|'.join(map(re.escape, stated))})(?!\w)") if stated else None
 
 
-def holds(kind: re.Pattern | None, sentence: str, question: str = "") -> bool:
+def holds(kind: re.Pattern | Named | None, sentence: str, question: str = "", entities: tuple[Entity, ...] | None = None) -> bool:
     """Whether the sentence has the kind of thing asked for (always, when nothing is), other than
     what the question itself states: "How much of the $725 million package…" is not answered by
-    the sentence that says "$725 million"."""
+    the sentence that says "$725 million", nor "Who co-authored it with Kellogg?" by one whose only
+    name is Kellogg. A name is checked against the sentence's ``entities``; unknown, it holds."""
     if kind is None:
         return True
+    if isinstance(kind, Named):
+        if entities is None:
+            return True
+        stated = set(tokens(question))
+        return any(e.label in kind.labels and not all(matches(t, stated) for t in named) for e in entities if (named := tokens(e.text)))
     text = normalize(sentence)
     stated = _stated_numbers(question)
     if stated is not None:
-        text = stated.sub(" ", text)
+        text = stated.sub(" ", digits(text))
     if kind is _NUMBER:
         text = _YEAR.sub(" ", text)
     return bool(kind.search(text))
@@ -120,12 +184,6 @@ def _type_terms() -> frozenset[str]:
 # words describe the answer, so a capitalised one there is no name the sentence must repeat. It ends
 # at the first function word or past-tense verb ("Which Gulf state brokered…").
 _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'’-]+\s*){1,3})")
-_PHRASE_END = frozenset(
-    """is was are were be been being do does did has have had will would can could should may might must
-    of in on at for to from with by about into over under after before during as than that and or but
-    the a an this these those his her its their our my your he she it they we you i there""".split()
-)
-
 
 def answer_phrase(question: str) -> set[str]:
     """The words of 'which/what <phrase>' that describe the answer."""
@@ -227,7 +285,7 @@ class Asked:
     weights: dict[str, float]
     entities: frozenset[str]
     focus: frozenset[str]
-    needed: re.Pattern | None
+    needed: re.Pattern | Named | None
     counted: bool  # "how many <galleries>": a number only answers it next to the thing counted
     question: str = ""
     unseen: frozenset[str] = frozenset()  # words no document uses (beyond the answer's kind): a sentence must hold a word close in meaning
@@ -250,7 +308,7 @@ class Asked:
         """The question's words a sentence with this vocabulary holds; words naming the kind of
         answer ("day", "percentage") count as held when the sentence has that kind of thing."""
         found = {t for t in self.weights if matches(t, vocabulary)}
-        if typed and self.needed is not None:
+        if typed and isinstance(self.needed, re.Pattern):
             found |= self.weights.keys() & _type_terms()
         return found
 
@@ -286,9 +344,10 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, settings: Settings, embedder=None):
+    def __init__(self, settings: Settings, embedder=None, entities: EntityRecognizer | None = None):
         self.settings = settings
         self.embedder = embedder  # needs word_vectors(); without it coverage stays purely lexical
+        self.entities = entities if entities is not None else make_recognizer(settings)  # None: names go unchecked
 
     def evidence(self, asked: Asked, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """Features of every sentence of the passages (each sentence once, best passage kept)."""
@@ -307,7 +366,7 @@ class ExtractiveGenerator:
                     continue
                 sentence = text[start:end]
                 vocabulary = set(tokens(sentence))
-                typed = holds(asked.needed, sentence, asked.question)
+                typed = holds(asked.needed, sentence, asked.question)  # a name is checked later, on the leaders only
                 present = asked.present(vocabulary, typed)
                 missing = {t for t in asked.entities if t not in present}
                 # "His comments came after…": a sentence that refers back may leave the name to
@@ -377,6 +436,22 @@ class ExtractiveGenerator:
                         evidence.unmatched += 1  # "who will lead the *delegation*": nothing here is about one
             evidence.meaning = score / total
 
+    def check_names(self, asked: Asked, candidates: list[Evidence], corpus: Corpus) -> None:
+        """For a question asking for a name ("who", "which city"), whether each candidate names
+        one of that kind: the entity recogniser costs milliseconds a sentence, so it reads only
+        the sentences that may be quoted."""
+        if not isinstance(asked.needed, Named) or self.entities is None or not candidates:
+            return
+        texts = [corpus.texts[e.source][e.start:e.end] for e in candidates]
+        total = sum(asked.weights.values())
+        for evidence, text, found in zip(candidates, texts, self.entities.entities(texts)):
+            evidence.has_type = holds(asked.needed, text, asked.question, found)
+            # Like "day" for a sentence saying "Wednesday": "state" is held by one naming Qatar.
+            gained = asked.needed.words & asked.weights.keys() - evidence.covered if evidence.has_type else set()
+            if gained:
+                evidence.covered |= gained
+                evidence.coverage += sum(asked.weights[t] for t in gained) / total
+
     def rank(self, question: str, passages: list[Passage], corpus: Corpus, asked: Asked | None = None) -> list[Evidence]:
         """Every sentence of the passages, best supported first.
 
@@ -384,6 +459,7 @@ class ExtractiveGenerator:
         """
         asked = asked or Asked.of(question, corpus, self.settings)
         found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(self.settings))
+        self.check_names(asked, found[: self.settings.rerank_sentences], corpus)
         self.weigh_meaning(question, asked, found[: self.settings.rerank_sentences], corpus)
         return sorted(found, key=lambda e: (-e.support(self.settings), e.source, e.start))
 

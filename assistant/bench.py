@@ -275,13 +275,14 @@ def bench_questions(settings: Settings) -> list[str]:
 def query_latencies(assistant, questions: list[str]) -> list[float]:
     """Milliseconds per ``ask``, warm: models and index loaded, each measured question asked once.
 
-    The embedder's caches are emptied first: a question asked at an earlier size must not be
-    answered from its cached vectors.
+    The embedder's and the entity recogniser's caches are emptied first: a question asked at an
+    earlier size must not be answered from its cached vectors or entities.
     """
     assistant.text("")  # load the models and the index outside the timings
-    clear = getattr(assistant.embedder, "clear_caches", None)
-    if clear:
-        clear()
+    entities = getattr(assistant.generator, "entities", None)
+    for clear in (getattr(assistant.embedder, "clear_caches", None), getattr(entities, "clear_cache", None)):
+        if clear:
+            clear()
     for question in WARMUP_QUESTIONS:
         assistant.ask(question)
     times = []

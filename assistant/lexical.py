@@ -29,6 +29,7 @@ _NUMBER_WORDS = {
     "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
     "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100",
 }
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b")
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
@@ -47,6 +48,11 @@ def stem(word: str) -> str:
         return word
     with _STEMMER_LOCK:  # a Snowball stemmer object keeps state while it works
         return _STEMMER.stemWord(word)
+
+
+def digits(text: str) -> str:
+    """Number words as digits ("nine" → "9"), so a number reads the same however it is written."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group()], text)
 
 
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:

