@@ -109,7 +109,7 @@ _WHICH_KIND = re.compile(
     rf"\b(?:which|what)\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({'|'.join(sorted(_KIND_NOUNS, key=len, reverse=True))})\b"
 )
 # "Who…?", "To whom…?"; not "Who is Dmitry Peskov?", which asks for a description.
-_WHO = re.compile(r"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!\s+(?:is|was|are|were)\s+[A-Z])")
+_WHO = re.compile(r"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!\s+(?:is|was|are|were)\s+(?:[A-Z][\w.'’-]*\s*)+[?.!]*\s*$)")
 _WHERE = re.compile(r"^\W*(?i:where)\b")
 
 

@@ -8,6 +8,7 @@ downloaded), with only the parts named-entity recognition needs.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,8 +45,17 @@ class SpacyEntities:
         self.cache_size = cache_size
 
     def _load(self):
-        import spacy
-
+        # thinc, under spaCy, imports torch whenever it is installed (a second and 200 MB), though
+        # this CPU pipeline never uses it: unless something loaded torch already, spaCy is imported
+        # with torch hidden, and torch is importable again right after.
+        hide = "torch" not in sys.modules
+        if hide:
+            sys.modules["torch"] = None  # makes `import torch` raise ImportError
+        try:
+            import spacy
+        finally:
+            if hide and sys.modules.get("torch", 0) is None:
+                del sys.modules["torch"]
         try:
             return spacy.load(self.model, exclude=_UNUSED)
         except OSError as exc:

