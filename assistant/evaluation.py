@@ -27,6 +27,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from .lexical import digits
 from .loaders import LoadError, extract, scan
 from .settings import Settings
 
@@ -138,24 +139,10 @@ _TYPOGRAPHY = str.maketrans({
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "ʼ": "'", "′": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
     "″": '"', "«": '"', "»": '"', "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-",
 })
-_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_NUMBER_WORD = re.compile(
-    rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b"
-)
-
-
-def _digits(match: re.Match) -> str:
-    tens, unit, small = match.groups()
-    if small:
-        return str(_UNITS.index(small))
-    return str(_TENS[tens] + (_UNITS.index(unit) if unit else 0))
-
-
 def normalise(text: str) -> str:
     """Fold case, whitespace, typographic quotes and dashes, and number words ("nine" -> "9")."""
     text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).lower()
-    return " ".join(_NUMBER_WORD.sub(_digits, text).split())
+    return " ".join(digits(text).split())
 
 
 def contains(text: str, fact: Fact) -> bool:

@@ -29,7 +29,9 @@ _NUMBER_WORDS = {
     "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
     "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100",
 }
-_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b")
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b")
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
@@ -50,9 +52,17 @@ def stem(word: str) -> str:
         return _STEMMER.stemWord(word)
 
 
+def _digits(match: re.Match) -> str:
+    tens, unit, small = match.groups()
+    if small:
+        return str(_UNITS.index(small))
+    return str(_TENS[tens] + (_UNITS.index(unit) if unit else 0))
+
+
 def digits(text: str) -> str:
-    """Number words as digits ("nine" → "9"), so a number reads the same however it is written."""
-    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group()], text)
+    """Number words of lower-case text as digits ("nine" → "9", "twenty-five" → "25"), so a number
+    reads the same however it is written."""
+    return _NUMBER_WORD.sub(_digits, text)
 
 
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
