@@ -85,6 +85,7 @@ class Named:
 
 
 _PLACE = Named(frozenset({"GPE", "LOC", "FAC"}))
+_PRODUCT = Named(frozenset({"PRODUCT"}))  # "what model of missile"
 _VENUE = Named(frozenset({"GPE", "LOC", "FAC", "ORG"}))  # "where": a city, or "in an interview with Izvestia"
 _GROUP = Named(frozenset({"ORG", "NORP"}))
 _PERSON = Named(frozenset({"PERSON"}))
@@ -102,6 +103,7 @@ _KIND_NOUNS = {
          "engineer founder owner director chairman chairwoman president mayor governor senator commander judge "
          "lawyer scientist researcher artist player coach candidate king queen", _PERSON),
         ("member members partner partners ally allies", _SOMEONE),
+        ("model models brand brands product products", _PRODUCT),
     )
     for noun in nouns.split()
 }
@@ -112,6 +114,10 @@ _WHICH_KIND = re.compile(rf"\bwhich\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'�
 # "What" is as often the subject ("What worries European *officials*?") as a determiner: the noun
 # counts right after it or after capitalised words only ("What European *country*…").
 _WHAT_KIND = re.compile(rf"\b[Ww]hat\s+(?:[A-Z][\w'’-]*\s+){{0,3}}({_KINDS})\b(?!-\w)")
+# "the name of the Qatari *official*", "the *model* name": a question for a name of that kind.
+_NAME_OF_KIND = re.compile(
+    rf"\bnames? (?:of )?(?:the |a |an )?(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)|\b({_KINDS})(?:['’]s)? names?\b"
+)
 # "Who…?", "To whom…?", "Who is NATO's chief?"; not "Who is Dmitry Peskov?", which asks for a description.
 _NAME_ONLY = r"[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*"  # no possessive; one way to split it, so no backtracking blow-up
 _WHO = re.compile(rf"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!(?:\s+(?:is|was|are|were)|['’]s)\s+{_NAME_ONLY}\W*$)")
@@ -129,9 +135,9 @@ def wants_type(question: str) -> re.Pattern | Named | None:
             return unit
     if _TIME_Q.search(q):
         return _TIME
-    which = _WHICH_KIND.search(q) or _WHAT_KIND.search(question)
+    which = _WHICH_KIND.search(q) or _WHAT_KIND.search(question) or _NAME_OF_KIND.search(q)
     if which:
-        noun = which.group(1).lower()
+        noun = next(g for g in which.groups() if g).lower()
         return Named(_KIND_NOUNS[noun].labels, frozenset(tokens(noun)))
     if _WHERE.search(question):
         return _VENUE

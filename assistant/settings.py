@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     llm_min_quote_chars: int = Field(default=8, ge=1, description="LLM quotes shorter than this are dropped: too short to show what supports the answer.")
     abstain_threshold: float = Field(default=0.44, description="Support score below which the answer abstains.")
     lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
-    missing_type_penalty: float = Field(default=0.6, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
+    missing_type_penalty: float = Field(default=0.5, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
     missing_entity_penalty: float = Field(default=0.75, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
     missing_focus_penalty: float = Field(default=0.8, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
     carried_name_credit: float = Field(default=0.75, ge=0, le=1, description="How much a name of the question counts when only the sentence before holds it and this one refers back ('His comments…').")

@@ -142,6 +142,10 @@ def test_which_questions_name_the_kind_of_name_they_want():
     assert wants_type("What European country hosted the talks?").labels == {"GPE", "LOC", "FAC"}
     assert wants_type("Which man-made island was built?") is None
     assert wants_type("Which country did the leader visit?").words == set(tokens("country"))
+    assert wants_type("What is the name of the Qatari official who mediated?").labels == {"PERSON"}
+    assert wants_type("Name the official who spoke.").labels == {"PERSON"}
+    assert wants_type("What is the model name of the missiles?").labels == {"PRODUCT"}
+    assert wants_type("What did he name his dog?") is None
 
 
 def test_entity_recogniser_finds_people_and_places():
