@@ -11,11 +11,21 @@ ANSWERABLE = {
     "Who did Trump name as his special envoy for the war?": "Keith Kellogg",
     "Which country helped bring children back during the war?": "Qatar",
     "How many children were involved in the latest humanitarian exchange?": "nine",
+    # questions for a name, answered by the sentence naming one of the kind
+    "Which newspaper interviewed Peskov?": "Izvestia",
+    "Which Gulf nation mediated the return of children?": "Qatar",
+    "Who mediated the return of children taken during the war?": "Qatar",  # "who" may be a country
 }
 UNANSWERABLE = [
     "What is the capital of Australia?",
     "When was Dmitry Peskov born?",
     "How much does a barrel of oil cost?",
+    "Which company manufactures the missiles Kyiv may now use?",  # the sentence names countries, no company
+    pytest.param(
+        "Which NATO members are against Ukraine joining?",
+        marks=pytest.mark.xfail(strict=True, reason="known gap: 'against' is a stopword, so every other word is in the "
+                                "sentences about joining NATO, and those naming Kellogg or Zelenskyy pass the name check"),
+    ),
 ]
 
 
@@ -209,30 +219,6 @@ def test_entity_recogniser_leaves_torch_unloaded():
         "import torch\n"  # and it can still be imported afterwards
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-
-
-@pytest.mark.parametrize("question,fact", [
-    ("Which newspaper interviewed Peskov?", "Izvestia"),
-    ("Which Gulf nation mediated the return of children?", "Qatar"),
-    ("Who mediated the return of children taken during the war?", "Qatar"),
-])
-def test_questions_asking_for_a_name_quote_the_sentence_naming_it(assistant, question, fact):
-    answer = assistant.ask(question)
-    assert not answer.abstained, answer.support
-    assert any(fact in q.text for q in answer.quotes), answer.answer
-
-
-@pytest.mark.parametrize("question", [
-    "Which company manufactures the missiles Kyiv may now use?",  # the sentence names countries, no company
-    pytest.param(
-        "Which NATO members are against Ukraine joining?",
-        marks=pytest.mark.xfail(strict=True, reason="known gap: 'against' is a stopword, so every other word is in the "
-                                "sentences about joining NATO, and those naming Kellogg or Zelenskyy pass the name check"),
-    ),
-])
-def test_questions_asking_for_a_name_the_documents_lack_abstain(assistant, question):
-    answer = assistant.ask(question)
-    assert answer.abstained, answer.answer
 
 
 def test_a_question_about_something_no_document_mentions_abstains(assistant):
