@@ -36,6 +36,10 @@ def render_answer(answer: dict, assistant: Assistant) -> None:
         after = text[quote["end"]:quote["end"] + CONTEXT_CHARS]
         with st.expander(f"Quote {i} in its passage"):
             st.markdown(f"…{escape(before)}**{escape(quote['text'])}**{escape(after)}…")
+    if answer.get("closest"):
+        with st.expander("Closest passages: not enough to answer"):
+            for quote in answer["closest"]:
+                st.markdown(f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]")
     if not answer["abstained"]:
         st.caption(f"{answer['generator']} · {answer['latency_ms']:.0f} ms")
     show_notes(answer, escape)

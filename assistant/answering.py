@@ -492,7 +492,7 @@ class ExtractiveGenerator:
         asked = Asked.of(question, corpus, s)
         ranked = self.rank(question, passages, corpus, asked)
         if not ranked or ranked[0].support(s) < s.abstain_threshold:
-            return ranked[:1] if ranked else []
+            return ranked[: s.max_quotes]  # too weak to quote; the caller may show them as the closest
         top = ranked[0].support(s)
         chosen = [ranked[0]]
         weights = asked.weights
@@ -513,6 +513,10 @@ class ExtractiveGenerator:
                 chosen.append(candidate)
         return chosen
 
+    def _quote(self, evidence: Evidence, corpus: Corpus) -> Quote:
+        e = evidence
+        return Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(self.settings), 4))
+
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         """Answer each part of the question ("Who is the envoy, and what did he write?") with its
         own best sentences; abstain when no part is supported."""
@@ -522,17 +526,18 @@ class ExtractiveGenerator:
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
         if top < s.abstain_threshold:
-            return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name)
+            near = sorted({(e.source, e.start): e for pick in picks for e in pick if e.support(s) >= s.closest_min_support}.values(), key=lambda e: -e.support(s))
+            return Answer(
+                question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
+                closest=[self._quote(e, corpus) for e in near[: s.max_quotes]],
+            )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):
             if support >= s.abstain_threshold:
                 for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
-        quotes = [
-            Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(s), 4))
-            for e in ordered
-        ]
+        quotes = [self._quote(e, corpus) for e in ordered]
         return Answer(
             question=question,
             answer=" ".join(q.text for q in quotes),

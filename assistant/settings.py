@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         "('in which city' → a place, 'who' → a name the question does not give); empty = no such check.",
     )
     rerank_sentences: int = Field(default=4, ge=0, description="Best sentences re-weighed by word meaning (costs one encoder pass over them).")
+    closest_min_support: float = Field(
+        default=0.25, ge=0,
+        description="When it abstains, sentences at least this well supported are shown as the closest passages, so a reader can "
+        "check the refusal (off-topic questions reach about 0.1-0.2 and get none).",
+    )
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
     second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")

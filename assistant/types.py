@@ -67,6 +67,7 @@ class Answer:
     support: float = 0.0  # the evidence score abstention was decided on
     query: str = ""  # the retrieval query, after follow-up rewriting
     notice: str = ""  # one line on what went wrong and what was done instead (an LLM fallback)
+    closest: list[Quote] = field(default_factory=list)  # on abstention: the best sentences found, too weak to answer with
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json``."""
@@ -80,6 +81,7 @@ class Answer:
             "dropped_quotes": self.dropped_quotes,
             "support": round(self.support, 4),
             **({"notice": self.notice} if self.notice else {}),
+            **({"closest": [asdict(q) for q in self.closest]} if self.closest else {}),
         }
 
 

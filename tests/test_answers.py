@@ -45,6 +45,21 @@ def test_unanswerable_questions_abstain_without_quotes(assistant, question):
     assert "do not" in answer.answer
 
 
+def test_a_refusal_shows_the_closest_sentences_verbatim_but_not_for_off_topic_questions(assistant, project):
+    from assistant.cli import format_answer
+
+    near_miss = assistant.ask("Which company manufactures the missiles Kyiv may now use?")
+    assert near_miss.abstained and near_miss.quotes == []
+    assert any("long-range missiles" in q.text for q in near_miss.closest)
+    for quote in near_miss.closest:
+        assert extracted_text(project, quote.source)[quote.start:quote.end] == quote.text
+    assert "Closest passages (not enough to answer)" in format_answer(near_miss)
+    assert near_miss.to_dict()["closest"][0]["text"] == near_miss.closest[0].text
+    off_topic = assistant.ask("What is the capital of Australia?")
+    assert off_topic.abstained and off_topic.closest == []
+    assert "Closest" not in format_answer(off_topic) and "closest" not in off_topic.to_dict()
+
+
 def test_every_quote_is_verbatim_at_its_offsets(assistant, project):
     quotes = [q for question in ANSWERABLE for q in assistant.ask(question).quotes]
     assert len(quotes) >= len(ANSWERABLE)

@@ -60,6 +60,17 @@ def test_chat_answers_with_quote_and_status(assistant, project, monkeypatch):
     assert len(at.expander) >= 1
 
 
+def test_a_refusal_shows_the_closest_passage_to_check_it_by(assistant, project, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_ROOT", str(project))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.chat_input[0].set_value("Which company manufactures the missiles Kyiv may now use?").run()
+    assert not at.exception
+    assert "do not answer" in shown_text(at.markdown)
+    closest = [e for e in at.expander if e.label.startswith("Closest passages")]
+    assert len(closest) == 1
+    assert "long-range missiles" in shown_text(closest[0].markdown)
+
+
 @pytest.fixture
 def own_app_assistant():
     """The app caches one Assistant per process: build one for this test's project, then forget it."""
