@@ -116,7 +116,9 @@ _WHICH_KIND = re.compile(rf"\bwhich\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'�
 _WHAT_KIND = re.compile(rf"\b[Ww]hat\s+(?:[A-Z][\w'’-]*\s+){{0,3}}({_KINDS})\b(?!-\w)")
 # "the name of the Qatari *official*", "the *model* name": a question for a name of that kind.
 _NAME_OF_KIND = re.compile(
-    rf"\bnames? (?:of )?(?:the |a |an )?(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)|\b({_KINDS})(?:['’]s)? names?\b"
+    rf"\bnames?\s+(?:of\s+)?(?:(?:the|a|an)\s+)?(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)"
+    # "name" the noun, not the verb ("Did the minister *name* a successor?")
+    rf"|\b({_KINDS})(?:['’]s)?\s+names?\b(?!-\w)(?=\s*(?:[?.,!]|$|(?:of|is|was|for)\b))"
 )
 # "Who…?", "To whom…?", "Who is NATO's chief?"; not "Who is Dmitry Peskov?", which asks for a description.
 _NAME_ONLY = r"[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*"  # no possessive; one way to split it, so no backtracking blow-up
@@ -526,7 +528,11 @@ class ExtractiveGenerator:
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
         if top < s.abstain_threshold:
-            near = sorted({(e.source, e.start): e for pick in picks for e in pick if e.support(s) >= s.closest_min_support}.values(), key=lambda e: -e.support(s))
+            best: dict[tuple[str, int], Evidence] = {}
+            for e in (e for pick in picks for e in pick if e.support(s) >= s.closest_min_support):
+                if (e.source, e.start) not in best or e.support(s) > best[(e.source, e.start)].support(s):
+                    best[(e.source, e.start)] = e
+            near = sorted(best.values(), key=lambda e: -e.support(s))
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
                 closest=[self._quote(e, corpus) for e in near[: s.max_quotes]],

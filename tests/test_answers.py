@@ -167,7 +167,9 @@ def test_which_questions_name_the_kind_of_name_they_want():
     assert wants_type("What is the name of the Qatari official who mediated?").labels == {"PERSON"}
     assert wants_type("Name the official who spoke.").labels == {"PERSON"}
     assert wants_type("What is the model name of the missiles?").labels == {"PRODUCT"}
-    assert wants_type("What did he name his dog?") is None
+    assert wants_type("What did the minister name his dog?") is None  # "name" the verb
+    assert wants_type("Did the minister name a successor?") is None
+    assert wants_type("What is the  name of  the official?").labels == {"PERSON"}
 
 
 def test_entity_recogniser_finds_people_and_places():
