@@ -27,10 +27,15 @@ def get_assistant() -> Assistant:
     return assistant
 
 
+def cited(quote: dict) -> str:
+    """A quote as a block quote naming its source and offsets."""
+    return f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]"
+
+
 def render_answer(answer: dict, assistant: Assistant) -> None:
     st.markdown(escape(answer["answer"]))
     for i, quote in enumerate(answer["quotes"], 1):
-        st.markdown(f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]")
+        st.markdown(cited(quote))
         text = assistant.text(quote["source"]) or ""
         before = text[max(0, quote["start"] - CONTEXT_CHARS):quote["start"]]
         after = text[quote["end"]:quote["end"] + CONTEXT_CHARS]
@@ -39,7 +44,7 @@ def render_answer(answer: dict, assistant: Assistant) -> None:
     if answer.get("closest"):
         with st.expander("Closest passages: not enough to answer"):
             for quote in answer["closest"]:
-                st.markdown(f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]")
+                st.markdown(cited(quote))
     if not answer["abstained"]:
         st.caption(f"{answer['generator']} · {answer['latency_ms']:.0f} ms")
     show_notes(answer, escape)

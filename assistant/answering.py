@@ -108,15 +108,16 @@ _KIND_NOUNS = {
     for noun in nouns.split()
 }
 _KINDS = "|".join(sorted(_KIND_NOUNS, key=len, reverse=True))
+_MODIFIER = rf"(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+)"  # a word of a noun phrase, not a function word
 # "which <Gulf> <state>", "which NATO member <states>": the last such noun within three words, none of
 # them a function word ("which *country* did the leader visit"), nor part of a compound ("man-made").
-_WHICH_KIND = re.compile(rf"\bwhich\s+(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)")
+_WHICH_KIND = re.compile(rf"\bwhich\s+{_MODIFIER}{{0,3}}({_KINDS})\b(?!-\w)")
 # "What" is as often the subject ("What worries European *officials*?") as a determiner: the noun
 # counts right after it or after capitalised words only ("What European *country*…").
 _WHAT_KIND = re.compile(rf"\b[Ww]hat\s+(?:[A-Z][\w'’-]*\s+){{0,3}}({_KINDS})\b(?!-\w)")
 # "the name of the Qatari *official*", "the *model* name": a question for a name of that kind.
 _NAME_OF_KIND = re.compile(
-    rf"\bnames?\s+(?:of\s+)?(?:(?:the|a|an)\s+)?(?:(?!(?:{'|'.join(_PHRASE_END)})\b)[\w'’-]+\s+){{0,3}}({_KINDS})\b(?!-\w)"
+    rf"\bnames?\s+(?:of\s+)?(?:(?:the|a|an)\s+)?{_MODIFIER}{{0,3}}({_KINDS})\b(?!-\w)"
     # "name" the noun, not the verb ("Did the minister *name* a successor?")
     rf"|\b({_KINDS})(?:['’]s)?\s+names?\b(?!-\w)(?=\s*(?:[?.,!]|$|(?:of|is|was|for)\b))"
 )
@@ -476,16 +477,20 @@ class ExtractiveGenerator:
         """
         asked = asked or Asked.of(question, corpus, self.settings)
         s = self.settings
-        found = sorted(self.evidence(asked, passages, corpus), key=lambda e: -e.support(s))
+
+        def best_first(evidence: list[Evidence]) -> list[Evidence]:
+            return sorted(evidence, key=lambda e: (-e.support(s), e.source, e.start))
+
+        found = best_first(self.evidence(asked, passages, corpus))
         leaders = found[: s.rerank_sentences]
         self.check_names(asked, leaders, corpus)
         self.weigh_meaning(question, asked, leaders, corpus)
-        ranked = sorted(found, key=lambda e: (-e.support(s), e.source, e.start))
+        ranked = best_first(found)
         # With the leaders marked down for naming nothing of the kind, an unread sentence may lead:
         # read the new leaders too, until every one that may be quoted has been read.
         window = max(s.rerank_sentences, s.max_quotes)
         while self.check_names(asked, [e for e in ranked[:window] if not e.names_read], corpus):
-            ranked = sorted(found, key=lambda e: (-e.support(s), e.source, e.start))
+            ranked = best_first(found)
         return ranked
 
     def choose(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
@@ -515,8 +520,7 @@ class ExtractiveGenerator:
                 chosen.append(candidate)
         return chosen
 
-    def _quote(self, evidence: Evidence, corpus: Corpus) -> Quote:
-        e = evidence
+    def _quote(self, e: Evidence, corpus: Corpus) -> Quote:
         return Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(self.settings), 4))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
@@ -528,14 +532,13 @@ class ExtractiveGenerator:
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
         if top < s.abstain_threshold:
-            best: dict[tuple[str, int], Evidence] = {}
-            for e in (e for pick in picks for e in pick if e.support(s) >= s.closest_min_support):
-                if (e.source, e.start) not in best or e.support(s) > best[(e.source, e.start)].support(s):
-                    best[(e.source, e.start)] = e
-            near = sorted(best.values(), key=lambda e: -e.support(s))
+            near: dict[tuple[str, int], Evidence] = {}  # each sentence once, at its best support
+            for e in sorted((e for pick in picks for e in pick), key=lambda e: -e.support(s)):
+                if e.support(s) >= s.closest_min_support:
+                    near.setdefault((e.source, e.start), e)
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
-                closest=[self._quote(e, corpus) for e in near[: s.max_quotes]],
+                closest=[self._quote(e, corpus) for e in list(near.values())[: s.max_quotes]],
             )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):

@@ -141,14 +141,16 @@ def _json_line(result: dict) -> str:
     return text
 
 
+def _cited(marker: str, quote) -> str:
+    return f"\n  {marker} “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]"
+
+
 def format_answer(answer) -> str:
     lines = [answer.answer]
-    for i, quote in enumerate(answer.quotes, 1):
-        lines.append(f"\n  [{i}] “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]")
+    lines += [_cited(f"[{i}]", quote) for i, quote in enumerate(answer.quotes, 1)]
     if answer.closest:
         lines.append("\nClosest passages (not enough to answer):")
-    for quote in answer.closest:
-        lines.append(f"\n  - “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]")
+    lines += [_cited("-", quote) for quote in answer.closest]
     dropped = f", {answer.dropped_quotes} unverifiable quotes dropped" if answer.dropped_quotes else ""
     lines.append(f"\n({answer.latency_ms:.0f} ms, {answer.generator}{dropped})")
     return "\n".join(lines)
