@@ -82,9 +82,10 @@ class SpacyEntities:
                         return [None] * len(texts)
                 for text, doc in zip(missing, self._nlp.pipe(missing)):
                     self._cache[text] = tuple(Entity(e.label_, e.text) for e in doc.ents)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            return [self._cache[t] for t in texts]
+            found = [self._cache[t] for t in texts]
+            while len(self._cache) > self.cache_size:  # after reading: a batch larger than the cache is still answered
+                self._cache.popitem(last=False)
+            return found
 
     def clear_cache(self) -> None:
         """Forget what was found, so a benchmark times each question from scratch."""
