@@ -205,7 +205,8 @@ class PeakWatcher:
 
     Not from ``wait4``'s rusage: a child started by vfork/exec inherits the parent's high-water
     mark, so every child of a big benchmark process would report the benchmark's own size.
-    VmHWM only grows, so the last reading before the child exits is its peak.
+    VmHWM only grows, so the last reading before the child exits is its peak; a peak reached within
+    the last ``interval`` before exiting can be missed (the processes benchmarked run for seconds).
     """
 
     def __init__(self, pid: int, interval: float = 0.02):
