@@ -28,8 +28,13 @@ def get_assistant() -> Assistant:
 
 
 def cited(quote: dict) -> str:
-    """A quote as a block quote naming its source and offsets."""
-    return f"> {escape(quote['text'])}\n\n— {escape(quote['source'])} \\[{quote['start']}:{quote['end']}\\]"
+    """A quote as a block quote naming its source, page, section and offsets."""
+    where = [escape(quote["source"])]
+    if quote.get("page") is not None:
+        where.append(f"p. {quote['page']}")
+    if quote.get("section"):
+        where.append(f"§ {escape(quote['section'])}")
+    return f"> {escape(quote['text'])}\n\n— {', '.join(where)} \\[{quote['start']}:{quote['end']}\\]"
 
 
 def render_answer(answer: dict, assistant: Assistant) -> None:

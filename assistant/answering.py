@@ -521,7 +521,7 @@ class ExtractiveGenerator:
         return chosen
 
     def _quote(self, e: Evidence, corpus: Corpus) -> Quote:
-        return Quote(text=corpus.texts[e.source][e.start:e.end], source=e.source, start=e.start, end=e.end, score=round(e.support(self.settings), 4))
+        return corpus.quote(e.source, e.start, e.end, round(e.support(self.settings), 4))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         """Answer each part of the question ("Who is the envoy, and what did he write?") with its

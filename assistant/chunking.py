@@ -1,87 +1,72 @@
-"""Document -> chunks and sentences, each an exact span of the extracted text."""
+"""Sentences -> chunks: whole sentences packed up to the chunk size, never across a heading.
+
+A chunk is an exact span of the extracted text that starts and ends at sentence edges, so a
+passage never begins mid-sentence; neighbouring chunks share whole sentences up to the overlap.
+Each chunk carries its header (the document's title and the headings it stands under), which
+is embedded and indexed with it but never quoted.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import re
+from bisect import bisect_right
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-from .types import Chunk, Document, Sentence
-
-# Lookbehinds keep the punctuation with the sentence it ends; the splitter falls back to
-# clauses, then words, only when a sentence is longer than a chunk.
-_SENTENCE_SEPARATORS = [
-    r"\n\s*\n",
-    r"\n",
-    r"(?<=[.!?])\s+",
-    r"(?<=[.!?][\"'”’)\]])\s+",
-    r"(?<=[;:])\s+",
-    r"(?<=,)\s+",
-    r"\s+",
-    "",
-]
-
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "st",
-    "jr", "sr", "vs", "etc", "no", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun",
-    "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.u", "i.e", "e.g", "a.m", "p.m",
-}
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n+")
+from .types import SECTION_SEPARATOR, Chunk, Document, Layout, Sentence
 
 
-def split_sentences(text: str, source: str = "") -> list[Sentence]:
-    """Sentence spans of ``text``; a line break always ends a sentence."""
-    sentences: list[Sentence] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        if match.group().startswith((".",)) and _is_abbreviation(text, match.start()):
-            continue
-        _append(sentences, text, source, start, match.end())
-        start = match.end()
-    _append(sentences, text, source, start, len(text))
-    return sentences
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[max(0, dot - 12):dot])
-    if not word:
-        return False
-    token = word.group(1).lower().rstrip(".")
-    return token in _ABBREVIATIONS or len(token) == 1
-
-
-def _append(out: list[Sentence], text: str, source: str, start: int, end: int) -> None:
-    span = text[start:end]
-    stripped = span.strip()
-    if not stripped:
-        return
-    s = start + (len(span) - len(span.lstrip()))
-    out.append(Sentence(source=source, start=s, end=s + len(stripped), text=stripped))
+def header(layout: Layout, offset: int) -> str:
+    """The title and section path at ``offset``: "json — JSON encoder and decoder › Basic Usage"."""
+    path = list(layout.section_at(offset))
+    if layout.title and (not path or path[0] != layout.title):
+        path.insert(0, layout.title)
+    return SECTION_SEPARATOR.join(path)
 
 
 class Chunker:
-    """LangChain's recursive splitter with sentence-first separators, keeping exact offsets."""
+    """Packs sentences into chunks; a new paragraph starts a new chunk once the current one holds
+    ``join_below`` of the chunk size (short paragraphs and list items are packed together)."""
+
+    join_below = 0.5
 
     def __init__(self, chunk_size: int, chunk_overlap: int):
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_size,
-            chunk_overlap=min(chunk_overlap, chunk_size // 2),
-            separators=_SENTENCE_SEPARATORS,
-            is_separator_regex=True,
-            keep_separator="end",
-            add_start_index=True,
-        )
+        self.chunk_size = chunk_size
+        self.chunk_overlap = min(chunk_overlap, chunk_size // 2)
 
-    def split(self, document: Document) -> list[Chunk]:
+    def split(self, document: Document, sentences: list[Sentence]) -> list[Chunk]:
         prefix = hashlib.sha1(f"{document.source}\0{document.sha256}".encode()).hexdigest()[:16]
-        chunks = []
-        for i, piece in enumerate(self._splitter.create_documents([document.text])):
-            start = piece.metadata["start_index"]
-            text = piece.page_content
-            if start < 0 or document.text[start:start + len(text)] != text:
-                start = document.text.find(text)  # the splitter lost its place; find is exact or -1
-                if start < 0:
-                    continue
-            chunks.append(Chunk(id=f"{prefix}-{i}", source=document.source, start=start, end=start + len(text), text=text))
+        layout = document.layout
+        headings = [b.start for b in layout.blocks if b.kind == "heading"]
+        blocks = [b.start for b in layout.blocks]
+        runs: dict[int, list[Sentence]] = {}
+        for sentence in sentences:  # the sentences under one heading
+            runs.setdefault(bisect_right(headings, sentence.start), []).append(sentence)
+        block_of = {s.start: bisect_right(blocks, s.start) for s in sentences}
+        chunks: list[Chunk] = []
+        for run in runs.values():
+            for first, last in self._windows(run, block_of):
+                start, end = run[first].start, run[last].end
+                chunks.append(Chunk(
+                    id=f"{prefix}-{len(chunks)}", source=document.source, start=start, end=end,
+                    text=document.text[start:end], header=header(layout, start),
+                ))
         return chunks
+
+    def _windows(self, run: list[Sentence], block_of: dict[int, int]) -> list[tuple[int, int]]:
+        """(first, last) sentence indexes of each chunk: as many whole sentences as fit (at least
+        one), the next chunk starting at the sentences of this one's end that fit the overlap."""
+        windows: list[tuple[int, int]] = []
+        first = 0
+        while first < len(run):
+            last = first
+            while last + 1 < len(run) and run[last + 1].end - run[first].start <= self.chunk_size:
+                if block_of[run[last + 1].start] != block_of[run[last].start] and run[last].end - run[first].start >= self.chunk_size * self.join_below:
+                    break
+                last += 1
+            windows.append((first, last))
+            if last + 1 >= len(run):
+                break
+            following = last + 1
+            while following - 1 > first and run[last].end - run[following - 1].start <= self.chunk_overlap:
+                following -= 1
+            first = following
+        return windows

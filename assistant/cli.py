@@ -142,7 +142,7 @@ def _json_line(result: dict) -> str:
 
 
 def _cited(marker: str, quote) -> str:
-    return f"\n  {marker} “{quote.text}”\n      — {quote.source} [{quote.start}:{quote.end}]"
+    return f"\n  {marker} “{quote.text}”\n      — {quote.citation()}"
 
 
 def format_answer(answer) -> str:

@@ -1,4 +1,4 @@
-"""The document store: extracted texts, chunk spans and sentence spans, in SQLite beside Chroma.
+"""The document store: extracted texts, layouts, chunk spans and sentence spans, in SQLite beside Chroma.
 
 It is the record of what the index holds (source -> content hash) and the ground truth that
 every quote is cut from. A ``pending`` journal makes indexing crash-safe: a source is marked
@@ -15,9 +15,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .types import Chunk, Document, Sentence
+from .types import Chunk, Document, Layout, Sentence
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: document layouts, chunk headers
 
 
 class BrokenIndex(RuntimeError):
@@ -28,9 +28,10 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, text TEXT NOT NULL,
-    sentences TEXT NOT NULL, indexed_at REAL NOT NULL);
+    sentences TEXT NOT NULL, layout TEXT NOT NULL, indexed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
-    id TEXT PRIMARY KEY, source TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    header TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY);
 """
@@ -117,8 +118,11 @@ class DocStore:
     def sentences(self) -> dict[str, list[tuple[int, int]]]:
         return {s: [tuple(p) for p in json.loads(js)] for s, js in self._rows("SELECT source, sentences FROM documents")}
 
+    def layouts(self) -> dict[str, Layout]:
+        return {s: Layout.from_json(json.loads(js)) for s, js in self._rows("SELECT source, layout FROM documents")}
+
     def chunks(self) -> list[Chunk]:
-        return [Chunk(*row) for row in self._rows('SELECT id, source, start, "end", text FROM chunks ORDER BY source, start')]
+        return [Chunk(*row) for row in self._rows('SELECT id, source, start, "end", text, header FROM chunks ORDER BY source, start')]
 
     def counts(self) -> tuple[int, int]:
         docs = self._rows("SELECT COUNT(*) FROM documents")[0][0]
@@ -138,12 +142,12 @@ class DocStore:
         with self._transaction():
             self._forget(document.source)
             self._db.execute(
-                "INSERT INTO documents(source, sha256, text, sentences, indexed_at) VALUES (?, ?, ?, ?, ?)",
-                (document.source, document.sha256, document.text, spans, time.time()),
+                "INSERT INTO documents(source, sha256, text, sentences, layout, indexed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (document.source, document.sha256, document.text, spans, json.dumps(document.layout.to_json()), time.time()),
             )
             self._db.executemany(
-                'INSERT INTO chunks(id, source, start, "end", text) VALUES (?, ?, ?, ?, ?)',
-                [(c.id, c.source, c.start, c.end, c.text) for c in chunks],
+                'INSERT INTO chunks(id, source, start, "end", text, header) VALUES (?, ?, ?, ?, ?, ?)',
+                [(c.id, c.source, c.start, c.end, c.text, c.header) for c in chunks],
             )
             self._db.execute("DELETE FROM pending WHERE source=?", (document.source,))
 

@@ -24,12 +24,13 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .docstore import DocStore
-from .loaders import HTML_SUFFIXES, PDF_SUFFIXES, LoadError, Problem, SourceFile, extract, scan
+from .loaders import LoadError, Problem, SourceFile, extract, scan
+from .readers import READER_VERSION, kind_of
 from .settings import Settings
 from .store import VectorStore
 from .types import Chunk, Document, Sentence
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: whole sentences within a section, with a header
 VECTOR_FILE_MARK = "vector_file_mark"
 Progress = Callable[[int, int], None]
 
@@ -118,7 +119,7 @@ class Indexer:
 
     def fingerprint(self) -> str:
         s = self.settings
-        return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{CHUNKER_VERSION}"
+        return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{CHUNKER_VERSION}|{READER_VERSION}"
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the documents folder."""
@@ -138,7 +139,7 @@ class Indexer:
             self.docstore.set_meta("fingerprint", fingerprint)  # the empty index matches it: a crash from here keeps progress
             report.rebuilt, report.repaired = True, "" if rebuild else why or ""
 
-        from .chunking import split_sentences  # imported here: a run with nothing to do needs no splitter
+        from .segmenting import sentences  # imported here: a run with nothing to do needs no segmenter
 
         known = self.docstore.hashes()
         files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.max_file_mb * 1e6))
@@ -157,7 +158,8 @@ class Indexer:
                 seen.discard(file.source)  # a stale copy must not stay quotable
                 failed.add(file.source)
                 continue
-            changed.append((document, self.chunker.split(document), split_sentences(document.text, document.source)))
+            spans = sentences(document)
+            changed.append((document, self.chunker.split(document, spans), spans))
         for copy, original in copies.items():
             done = "which was skipped too" if original in failed else "indexed once, under that name"
             report.problems.append(Problem(copy, f"same content as {original}; {done}"))
@@ -186,7 +188,7 @@ class Indexer:
         if stored is None:  # a new index, or a document store that was lost
             return f"the document store was missing, the vector store held {vectors} vectors" if vectors else ""
         if stored != fingerprint:
-            return f"the embedding model or chunk settings changed ({stored} -> {fingerprint})"
+            return f"the embedding model, the chunk settings or the document readers changed ({stored} -> {fingerprint})"
         if vectors != chunks:
             return f"the vector store held {vectors} vectors for the document store's {chunks} chunks"
         return None
@@ -213,7 +215,7 @@ class Indexer:
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are
         ready: a crash loses at most one batch of work, and what was recorded stays."""
-        texts = [c.text for _, chunks, _ in changed for c in chunks]
+        texts = [c.indexed_text for _, chunks, _ in changed for c in chunks]
         waiting = deque(changed)
         ready: list = []  # vectors of chunks whose document is not recorded yet, in order
 
@@ -254,9 +256,7 @@ def unique_contents(files: list[SourceFile]) -> tuple[list[SourceFile], dict[str
     folder alone). Returns the files to index and, for each copy left out, the source it repeats."""
     groups: dict[tuple[str, str], list[SourceFile]] = {}
     for file in sorted(files, key=lambda f: f.source):
-        suffix = file.path.suffix.lower()
-        kind = "html" if suffix in HTML_SUFFIXES else "pdf" if suffix in PDF_SUFFIXES else "text"  # same bytes, same text
-        groups.setdefault((file.sha256, kind), []).append(file)
+        groups.setdefault((file.sha256, kind_of(file.path.suffix)), []).append(file)  # same bytes, same text
     unique = sorted((group[0] for group in groups.values()), key=lambda f: f.source)
     copies = {f.source: group[0].source for group in groups.values() for f in group[1:]}
     return unique, copies

@@ -1,46 +1,29 @@
-"""Files -> extracted text.
+"""Files -> documents: which files there are (with their hashes), and their extracted text.
 
-Scanning (which files, their hashes) is separate from extraction so the indexer can skip
-unchanged files without parsing them. For ``.txt``/``.md`` the extracted text is the file's
-UTF-8 content exactly; a file that starts with a byte-order mark is decoded as the mark says
-(UTF-8, UTF-16 or UTF-32) and its text is the decoded content without the mark. Every quote
-offset refers to that text.
+Scanning is separate from extraction so the indexer can skip unchanged files without parsing
+them. What a format's text and structure are is each reader's job (:mod:`assistant.readers`);
+for ``.txt``/``.md`` the extracted text is the file's exact content. Every quote offset refers
+to the extracted text. A file in a format no reader reads is reported, never passed over in
+silence.
 """
 
 from __future__ import annotations
 
-import codecs
 import errno
 import hashlib
-import io
-import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .types import Document
+from .errors import LoadError
+from .readers import SUPPORTED_SUFFIXES, reader_for
+from .readers.plain import decode_text
+from .types import Document, Layout
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+__all__ = ["SUPPORTED_SUFFIXES", "LoadError", "Problem", "SourceFile", "decode_text", "extract", "load_documents", "scan"]
 
-# Longest marks first: the UTF-32-LE mark begins with the UTF-16-LE one.
-_BOMS = [
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
-]
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # not tab, newlines, form feed or ESC
-_BINARY_SHARE = 0.05  # text has next to no control bytes; random or compressed data has about 9 %
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class LoadError(Exception):
-    """A file that cannot be turned into text; the message says why, for the user."""
 
 
 @dataclass(frozen=True)
@@ -121,12 +104,15 @@ def scan(folder: Path, root: Path, max_bytes: int) -> tuple[list[SourceFile], li
         dirnames[:] = keep
         for name in sorted(filenames):
             path = here / name
-            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if name.startswith("."):
                 continue
             if not _utf8_name(name):
                 problems.append(Problem(_shown(source_of(path)), "file name is not valid UTF-8; rename it"))
                 continue
             source = source_of(path)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                problems.append(Problem(source, _unsupported(path.suffix)))
+                continue
             try:
                 size = path.stat().st_size
                 if size > max_bytes:
@@ -167,74 +153,29 @@ def _link_error(exc: OSError) -> str:
     return f"cannot follow symbolic link ({exc.strerror or exc})"
 
 
+def _unsupported(suffix: str) -> str:
+    what = f"{suffix.lower()} files are" if suffix else "a file without a suffix is"
+    return f"{what} not read (readable: {' '.join(sorted(SUPPORTED_SUFFIXES))})"
+
+
 def extract(file: SourceFile, max_chars: int | None = None) -> Document:
-    """Extract a file's text; raises LoadError with a readable reason.
+    """Extract a file's text and structure; raises LoadError with a readable reason.
 
     The document's hash is of the bytes read here, so a file that changed since the scan is
     recorded with the hash of the text actually indexed (and re-indexed by the next run).
     """
-    suffix = file.path.suffix.lower()
     try:
         data = file.path.read_bytes()
     except OSError as exc:
         raise LoadError(_read_error(exc)) from exc
     if not data:
         raise LoadError("empty file")
-    if suffix in PDF_SUFFIXES:
-        text = _pdf_text(data)
-        if not text.strip():
-            raise LoadError("PDF has no text layer (a scanned image?); run OCR on it to index it")
-    else:
-        text = decode_text(data)
-        if suffix in HTML_SUFFIXES:
-            text = _html_text(text)
-            if not text.strip():
-                raise LoadError("no visible text (only markup or scripts)")
-        elif not text.strip():
-            raise LoadError("no text (only whitespace)")
+    extracted = reader_for(file.path.suffix)(data)
+    text = extracted.text
     if max_chars is not None and len(text) > max_chars:
         raise LoadError(f"text is {len(text):,} characters long, over the {max_chars:,} limit (ASSISTANT_MAX_TEXT_CHARS)")
-    return Document(source=file.source, text=text, sha256=hashlib.sha256(data).hexdigest())
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8, or the encoding a byte-order mark names; anything else is refused with the reason."""
-    for bom, codec, name in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(codec)  # these codecs drop the mark itself
-            except UnicodeDecodeError as exc:
-                raise LoadError(f"starts with a {name} byte-order mark but is not valid {name} (byte {exc.start}); save it as UTF-8") from exc
-    if b"\x00" in data or len(_CONTROL_BYTES.findall(data)) > _BINARY_SHARE * len(data):
-        raise LoadError("binary content, not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"not valid UTF-8 (byte {exc.start}); another encoding? Save it as UTF-8") from exc
-
-
-def _html_text(html: str) -> str:
-    """Visible text only: scripts, styles, comments and markup never reach the index."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]):
-        tag.decompose()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about odd files would garble CLI output
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # pypdf raises many kinds on damaged or encrypted files
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise LoadError(f"unreadable PDF ({detail})") from exc
-    return "\n\n".join(p.strip() for p in pages if p.strip())
+    layout = Layout.of(text, extracted.blocks, extracted.title)
+    return Document(source=file.source, text=text, sha256=hashlib.sha256(data).hexdigest(), layout=layout)
 
 
 def load_documents(folder: Path, root: Path, max_bytes: int = 50_000_000) -> tuple[list[Document], list[Problem]]:

@@ -92,7 +92,7 @@ def verify_claims(claims: list[Claim], passages: list[Passage], corpus: Corpus, 
                 text = corpus.texts.get(chunk.source, "")
                 span = locate(claim.text, text, chunk.start, min(chunk.end, len(text)))
                 if span:
-                    found = Quote(text=text[span[0]:span[1]], source=chunk.source, start=span[0], end=span[1], score=round(passage.score, 4))
+                    found = corpus.quote(chunk.source, span[0], span[1], round(passage.score, 4))
                     break
         if found is None:
             dropped += 1

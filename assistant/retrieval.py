@@ -13,7 +13,7 @@ import os
 import shutil
 from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from . import lexical
 from .docstore import DocStore
 from .lexical import tokens
 from .store import VectorStore
-from .types import Chunk, Passage
+from .types import SECTION_SEPARATOR, Chunk, Layout, Passage, Quote
 
 LEXICAL_FORMAT = "1"  # bump when what LexicalIndex saves changes
 
@@ -41,7 +41,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:
-        chunk_tokens = [tokens(c.text) for c in chunks]
+        chunk_tokens = [tokens(c.indexed_text) for c in chunks]
         doc_freq: Counter = Counter()
         for terms in chunk_tokens:
             doc_freq.update(set(terms))
@@ -98,24 +98,37 @@ def _lexical_key(chunks: list[Chunk]) -> str:
     digest = hashlib.sha256(f"{LEXICAL_FORMAT}|{bm25s.__version__}|".encode())
     digest.update(Path(lexical.__file__).read_bytes())  # tokens() changed: the statistics are stale
     for c in chunks:
-        digest.update(f"\0{c.id}\0{c.start}\0{c.end}\0{c.text}".encode())
+        digest.update(f"\0{c.id}\0{c.start}\0{c.end}\0{c.header}\0{c.text}".encode())
     return digest.hexdigest()[:32]
 
 
 @dataclass
 class Corpus:
-    """What the index holds, loaded once: texts to quote from, sentence spans, term statistics."""
+    """What the index holds, loaded once: texts to quote from, their layouts, sentence spans,
+    term statistics."""
 
     texts: dict[str, str]
     sentences: dict[str, list[tuple[int, int]]]
     chunks: list[Chunk]
     lexical: LexicalIndex
+    layouts: dict[str, Layout] = field(default_factory=dict)
 
     @classmethod
     def load(cls, docstore: DocStore, cache: Path | None = None) -> Corpus:
         """``cache``: the folder the lexical index is kept in (see :class:`LexicalIndex`)."""
         chunks = docstore.chunks()
-        return cls(texts=docstore.texts(), sentences=docstore.sentences(), chunks=chunks, lexical=LexicalIndex.cached(chunks, cache))
+        return cls(
+            texts=docstore.texts(), sentences=docstore.sentences(), chunks=chunks,
+            lexical=LexicalIndex.cached(chunks, cache), layouts=docstore.layouts(),
+        )
+
+    def quote(self, source: str, start: int, end: int, score: float = 0.0) -> Quote:
+        """The exact text at these offsets, with the page and section a reader finds it under."""
+        layout = self.layouts.get(source, Layout())
+        return Quote(
+            text=self.texts[source][start:end], source=source, start=start, end=end, score=score,
+            page=layout.page_at(start), section=SECTION_SEPARATOR.join(layout.section_at(start)),
+        )
 
     @property
     def doc_freq(self) -> dict[str, int]:

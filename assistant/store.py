@@ -120,7 +120,7 @@ class VectorStore:
                     ids=[c.id for c in part],
                     embeddings=vectors[i:i + self._max_batch],
                     documents=[c.text for c in part],
-                    metadatas=[{"source": c.source, "start": c.start, "end": c.end} for c in part],
+                    metadatas=[{"source": c.source, "start": c.start, "end": c.end, "header": c.header} for c in part],
                 )
 
     def delete_source(self, source: str) -> None:

@@ -2,7 +2,83 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit of a document's extracted text: ``text[start:end]`` is a heading, a
+    paragraph, a list item, a table row, a code block or a quotation. No sentence crosses a
+    block's edge; a heading opens a section for the blocks after it."""
+
+    start: int
+    end: int
+    kind: str = "paragraph"  # heading, paragraph, item, row, code, quote
+    level: int = 0  # a heading's depth, 1 the outermost
+    page: int | None = None  # 1-based page of a PDF
+    section: int = -1  # index into Layout.sections of the headings it stands under; -1: none
+
+    @property
+    def atomic(self) -> bool:
+        """Read as one unit, never cut into sentences: a code block, a table row, a heading."""
+        return self.kind in ("code", "row", "heading")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A document's structure: its title, its blocks in order, and the section paths (headings,
+    outermost first) they stand under, so any offset knows its page and section."""
+
+    title: str = ""
+    blocks: tuple[Block, ...] = ()
+    sections: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def of(cls, text: str, blocks: list[Block], title: str = "") -> Layout:
+        """Blocks in reading order, each given the section its headings open."""
+        stack: list[tuple[int, str]] = []
+        paths: dict[tuple[str, ...], int] = {}
+        placed = []
+        for block in blocks:
+            if block.kind == "heading":
+                while stack and stack[-1][0] >= block.level:
+                    stack.pop()
+                stack.append((block.level, " ".join(text[block.start:block.end].split())))
+            path = tuple(t for _, t in stack)
+            section = paths.setdefault(path, len(paths)) if path else -1
+            placed.append(Block(block.start, block.end, block.kind, block.level, block.page, section))
+        return cls(" ".join(title.split()), tuple(placed), tuple(paths))
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [b.start for b in self.blocks]
+
+    def _before(self, offset: int) -> Block | None:
+        i = bisect_right(self._starts, offset) - 1
+        return self.blocks[i] if i >= 0 else None
+
+    def page_at(self, offset: int) -> int | None:
+        block = self._before(offset)
+        return block.page if block else None
+
+    def section_at(self, offset: int) -> tuple[str, ...]:
+        block = self._before(offset)
+        return self.sections[block.section] if block and block.section >= 0 else ()
+
+    def to_json(self) -> dict:
+        return {
+            "title": self.title,
+            "sections": [list(p) for p in self.sections],
+            "blocks": [[b.start, b.end, b.kind, b.level, b.page, b.section] for b in self.blocks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Layout:
+        return cls(data.get("title", ""), tuple(Block(*b) for b in data.get("blocks", [])), tuple(tuple(p) for p in data.get("sections", [])))
 
 
 @dataclass(frozen=True)
@@ -12,6 +88,7 @@ class Document:
     source: str  # path relative to the project root, with forward slashes
     text: str
     sha256: str  # hash of the file's bytes: the key for incremental indexing
+    layout: Layout = Layout()
 
 
 @dataclass(frozen=True)
@@ -23,6 +100,12 @@ class Chunk:
     start: int
     end: int
     text: str
+    header: str = ""  # the document title and section path it stands under: embedded and indexed with it, never quoted
+
+    @property
+    def indexed_text(self) -> str:
+        """What the embedder and BM25 read: the header gives a passage the context its words lack."""
+        return f"{self.header}\n{self.text}" if self.header else self.text
 
 
 @dataclass(frozen=True)
@@ -52,6 +135,17 @@ class Quote:
     start: int
     end: int
     score: float = 0.0
+    page: int | None = None  # 1-based PDF page the quote starts on
+    section: str = ""  # the headings it stands under, outermost first, joined by " › "
+
+    def citation(self) -> str:
+        """Where to find it, as a reader looks: ``manual.pdf, p. 4, § Installing [12034:12160]``."""
+        parts = [self.source]
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        if self.section:
+            parts.append(f"§ {self.section}")
+        return f"{', '.join(parts)} [{self.start}:{self.end}]"
 
 
 @dataclass

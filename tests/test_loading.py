@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from assistant.chunking import Chunker, split_sentences
+from assistant.chunking import Chunker
 from assistant.loaders import load_documents
+from assistant.segmenting import sentences as split_sentences
 from assistant.types import Document
 
 
@@ -51,15 +52,17 @@ def test_formats_and_bad_files(tmp_path: Path):
     assert "Visible" in texts["seeds/c.html"] and "words" in texts["seeds/c.html"]
     assert "alert" not in texts["seeds/c.html"] and "<" not in texts["seeds/c.html"]
     assert "The PDF says hello" in texts["seeds/d.pdf"]
-    assert {p.source for p in problems} == {"seeds/bad.txt", "seeds/blob.txt"}
+    assert {p.source for p in problems} == {"seeds/bad.txt", "seeds/blob.txt", "seeds/ignored.png"}
     assert all(p.reason for p in problems)
-    assert "seeds/ignored.png" not in texts
+    assert "seeds/ignored.png" not in texts  # a format nobody reads is reported, never passed over in silence
+    assert next(p.reason for p in problems if p.source == "seeds/ignored.png").startswith(".png files are not read (readable: ")
 
 
 def test_chunks_and_sentences_are_exact_spans():
     text = open(Path(__file__).parent.parent / "seeds" / "000_74b09fb6327d5bb6.txt", encoding="utf-8").read()
     document = Document("seeds/x.txt", text, "0" * 64)
-    chunks = Chunker(400, 80).split(document)
+    sentences = split_sentences(document)
+    chunks = Chunker(400, 80).split(document, sentences)
     assert len(chunks) > 3
     assert all(text[c.start:c.end] == c.text for c in chunks)
     assert max(len(c.text) for c in chunks) <= 400
@@ -68,7 +71,6 @@ def test_chunks_and_sentences_are_exact_spans():
         covered.update(range(c.start, c.end))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
 
-    sentences = split_sentences(text)
     assert all(text[s.start:s.end] == s.text for s in sentences)
     # "U.S." does not end a sentence; the aid sentence stays whole.
     assert any(s.text == "On Monday, the U.S. approved an additional military aid package worth $725 million to Kyiv." for s in sentences)
