@@ -520,6 +520,24 @@ class ExtractiveGenerator:
                 chosen.append(candidate)
         return chosen
 
+    @staticmethod
+    def _with_continuations(quotes: list[Quote], corpus: Corpus) -> list[Quote]:
+        """A quoted sentence that ends in a colon introduces what follows it ("…add this line:",
+        then the line; "as follows:", then the list): the next sentence of its section is quoted
+        with it."""
+        out: list[Quote] = []
+        for quote in quotes:
+            out.append(quote)
+            if not quote.text.rstrip().endswith(":"):
+                continue
+            spans = corpus.sentences.get(quote.source, [])
+            i = bisect_left(spans, (quote.end, quote.end))
+            if i < len(spans) and not any(q.source == quote.source and q.start == spans[i][0] for q in quotes):
+                following = corpus.quote(quote.source, *spans[i], quote.score)
+                if following.section == quote.section:
+                    out.append(following)
+        return out
+
     def _quote(self, e: Evidence, corpus: Corpus) -> Quote:
         return corpus.quote(e.source, e.start, e.end, round(e.support(self.settings), 4))
 
@@ -546,10 +564,10 @@ class ExtractiveGenerator:
                 for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
-        quotes = [self._quote(e, corpus) for e in ordered]
+        quotes = self._with_continuations([self._quote(e, corpus) for e in ordered], corpus)
         return Answer(
             question=question,
-            answer=" ".join(q.text for q in quotes),
+            answer=" ".join(" ".join(q.text.split()) for q in quotes),
             abstained=False,
             quotes=quotes,
             passages=passages,

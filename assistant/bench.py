@@ -441,7 +441,7 @@ def measure_ingest(assistant, result: BenchResult, log: Log) -> tuple[float, int
     settings, embedder = assistant.settings, assistant.embedder
     documents, _ = load_documents(settings.seeds_path, settings.root, int(settings.max_file_mb * 1e6))
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    texts = [c.text for d in documents for c in chunker.split(d)]  # what the build will embed
+    texts = [c.indexed_text for d in documents for c in chunker.split(d)]  # what the build will embed
     raw_model = raw_sentence_transformer(embedder)
     encoders = {
         "raw_encode": lambda t: raw_model.encode(
@@ -456,7 +456,7 @@ def measure_ingest(assistant, result: BenchResult, log: Log) -> tuple[float, int
     seconds, chunks_embedded = full_build(assistant)
     for name, encode in reversed(encoders.items()):
         runs[name].append(encode_seconds(encode, texts))
-    if sorted(texts) != sorted(c.text for c in assistant.docstore.chunks()):
+    if sorted(texts) != sorted(c.indexed_text for c in assistant.docstore.chunks()):
         result.notes.append("the raw encodes did not see the chunks the build embedded")
     figures = result.figures
     figures["ingest_chunks_per_s"] = chunks_embedded / seconds

@@ -32,7 +32,12 @@ class Chunker:
         self.chunk_size = chunk_size
         self.chunk_overlap = min(chunk_overlap, chunk_size // 2)
 
-    def split(self, document: Document, sentences: list[Sentence]) -> list[Chunk]:
+    def split(self, document: Document, sentences: list[Sentence] | None = None) -> list[Chunk]:
+        """The document's chunks, from its sentences (segmented here unless given)."""
+        if sentences is None:
+            from .segmenting import sentences as segment
+
+            sentences = segment(document)
         prefix = hashlib.sha1(f"{document.source}\0{document.sha256}".encode()).hexdigest()[:16]
         layout = document.layout
         headings = [b.start for b in layout.blocks if b.kind == "heading"]

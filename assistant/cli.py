@@ -236,8 +236,11 @@ def chat(ctx):
 @click.option("--check", is_flag=True, help="Exit non-zero when a metric is outside evals/thresholds.toml.")
 @click.option("--thresholds", "thresholds_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Thresholds file. Default: thresholds.toml in the evals folder.")
+@click.option("--suite", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An eval suite folder with its own documents (docs/), cases (cases/*.yaml) and thresholds.toml, "
+                   "e.g. evals/corpus; indexed into its own folder under the index folder.")
 @click.pass_context
-def eval_(ctx, case_paths, as_json, out, check, thresholds_path):
+def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
     """Run the grounding eval cases and report facts, quotes, retrieval, abstention and latency.
 
     \b
@@ -246,13 +249,20 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path):
       assistant eval
       assistant eval --check          # fails, naming each metric below its threshold
       assistant eval --cases evals/seed_article.yaml --json
+      assistant eval --suite evals/corpus --check   # the real-document corpus
     """
     from . import evaluation
 
     settings = _settings(ctx)
+    home = settings.evals_path
+    if suite is not None:
+        if not (suite / "docs").is_dir():
+            raise click.ClickException(f"{suite} is not an eval suite: it has no docs/ folder")
+        settings = settings.model_copy(update={"seeds_dir": suite.resolve() / "docs", "index_dir": settings.index_path / "suites" / suite.resolve().name})
+        home = suite / "cases"
     try:
-        cases = evaluation.load_cases(list(case_paths) or [settings.evals_path])
-        default = settings.evals_path / "thresholds.toml"
+        cases = evaluation.load_cases(list(case_paths) or [home])
+        default = (suite if suite is not None else settings.evals_path) / "thresholds.toml"
         path = thresholds_path or (default if default.is_file() else None)
         thresholds = evaluation.Thresholds.load(path) if path else None
     except evaluation.CaseError as exc:

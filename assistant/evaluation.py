@@ -33,7 +33,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .pipeline import Assistant
-    from .types import Answer
+    from .types import Answer, Document, Layout
 
 Fact = tuple[str, ...]  # alternatives: any one of them counts
 
@@ -166,21 +166,49 @@ def missing_facts(text: str, facts: tuple[Fact, ...]) -> list[str]:
 
 
 class SourceTexts:
-    """Each source's extracted text, re-read from its file through the loaders (not the index)."""
+    """Each source's extracted text and layout, re-read from its file through the loaders (not the index)."""
 
     def __init__(self, settings: Settings):
         files, _ = scan(settings.seeds_path, settings.root, int(settings.max_file_mb * 1_000_000))
         self._files = {f.source: f for f in files}
-        self._texts: dict[str, str | None] = {}
+        self._documents: dict[str, Document | None] = {}
 
-    def get(self, source: str) -> str | None:
-        if source not in self._texts:
+    def document(self, source: str) -> Document | None:
+        if source not in self._documents:
             file = self._files.get(source)
             try:
-                self._texts[source] = extract(file).text if file else None
+                self._documents[source] = extract(file) if file else None
             except LoadError:
-                self._texts[source] = None
-        return self._texts[source]
+                self._documents[source] = None
+        return self._documents[source]
+
+    def get(self, source: str) -> str | None:
+        document = self.document(source)
+        return document.text if document else None
+
+    def layout(self, source: str) -> Layout | None:
+        document = self.document(source)
+        return document.layout if document else None
+
+
+# A sentence ends in a stop, a question or exclamation mark, a colon or semicolon, maybe closed by a quote or bracket.
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+
+
+def whole_sentences(text: str, start: int, end: int, layout: Layout | None) -> bool:
+    """Whether ``text[start:end]`` starts and ends at sentence or block edges, never mid-sentence.
+
+    Judged from the text and the reader's blocks alone, not from the segmenter that cut it: it
+    starts a block or follows a sentence end, and it ends a block or ends a sentence. In a code
+    block or table row a whole line counts.
+    """
+    blocks = layout.blocks if layout else ()
+    block = next((b for b in blocks if b.start <= start < b.end), None)
+    before = text[block.start if block else 0:start]
+    starts = not before.strip() or bool(_SENTENCE_END.search(before.rstrip())) or (block is not None and block.atomic and before.endswith("\n"))
+    after = text[end:block.end if block else len(text)]
+    ends = not after.strip() or bool(_SENTENCE_END.search(text[start:end])) or (block is not None and block.atomic and after.startswith("\n"))
+    return starts and ends
 
 
 @dataclass
@@ -190,6 +218,7 @@ class QuoteCheck:
     start: int
     end: int
     valid: bool
+    whole: bool = True  # starts and ends at sentence edges (see whole_sentences)
 
 
 @dataclass
@@ -248,13 +277,18 @@ class CaseResult:
         return "; ".join(reasons)
 
 
-def score_case(case: Case, answer: Answer, texts: Callable[[str], str | None], latency_ms: float) -> CaseResult:
-    """Score one answer; ``texts(source)`` gives the source's re-extracted text (None if unreadable)."""
+def score_case(
+    case: Case, answer: Answer, texts: Callable[[str], str | None], latency_ms: float,
+    layouts: Callable[[str], Layout | None] = lambda source: None,
+) -> CaseResult:
+    """Score one answer; ``texts(source)`` gives the source's re-extracted text (None if
+    unreadable), ``layouts(source)`` its blocks (None: judge sentence edges from the text alone)."""
     quotes = []
     for q in answer.quotes:
         text = texts(q.source)
         valid = bool(q.text) and text is not None and 0 <= q.start <= q.end <= len(text) and text[q.start:q.end] == q.text
-        quotes.append(QuoteCheck(q.text, q.source, q.start, q.end, valid))
+        whole = valid and whole_sentences(text, q.start, q.end, layouts(q.source))
+        quotes.append(QuoteCheck(q.text, q.source, q.start, q.end, valid, whole))
     result = CaseResult(
         id=case.id,
         question=case.question,
@@ -308,6 +342,7 @@ METRICS = {
     "fact_accuracy": "answerable cases whose answer contains every expected fact",
     "quote_validity": "quotes whose text equals the re-extracted source text at their offsets",
     "quote_support": "answerable cases whose expected facts all appear inside the quotes",
+    "whole_quotes": "quotes that start and end at sentence edges (no fragment of a sentence)",
     "retrieval_recall": "answerable cases whose retrieved passages (top k) contain every expected fact",
     "abstention_precision": "abstentions that were on unanswerable cases",
     "abstention_recall": "unanswerable cases the assistant abstained on",
@@ -339,6 +374,7 @@ def compute_metrics(results: list[CaseResult]) -> dict[str, Metric]:
         _rate("fact_accuracy", sum(r.fact_correct for r in answerable), len(answerable)),
         _rate("quote_validity", sum(q.valid for q in quotes), len(quotes)),
         _rate("quote_support", sum(r.quote_supported for r in answerable), len(answerable)),
+        _rate("whole_quotes", sum(q.whole for q in quotes), len(quotes)),
         _rate("retrieval_recall", sum(r.retrieved for r in answerable), len(answerable)),
         _rate("abstention_precision", sum(not r.answerable for r in abstained), len(abstained)),
         _rate("abstention_recall", sum(r.abstained for r in unanswerable), len(unanswerable)),
@@ -400,6 +436,7 @@ def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], 
     from .pipeline import QuestionError
 
     texts = SourceTexts(assistant.settings)
+    assistant.index()  # the eval measures the documents and the readers as they are now
     assistant.text("")  # load the models and the index now, not inside the first question's latency
     results = []
     for i, case in enumerate(cases):
@@ -410,7 +447,7 @@ def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], 
             started = time.perf_counter()
             answer = assistant.ask(case.question, history=turns or None)
             latency = (time.perf_counter() - started) * 1000
-            results.append(score_case(case, answer, texts.get, latency))
+            results.append(score_case(case, answer, texts.get, latency, texts.layout))
         except QuestionError as exc:
             results.append(error_result(case, str(exc)))
         if progress:

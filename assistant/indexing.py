@@ -25,12 +25,11 @@ from filelock import FileLock, Timeout
 
 from .docstore import DocStore
 from .loaders import LoadError, Problem, SourceFile, extract, scan
-from .readers import READER_VERSION, kind_of
+from .readers import kind_of, reader_version
 from .settings import Settings
 from .store import VectorStore
 from .types import Chunk, Document, Sentence
 
-CHUNKER_VERSION = "2"  # 2: whole sentences within a section, with a header
 VECTOR_FILE_MARK = "vector_file_mark"
 Progress = Callable[[int, int], None]
 
@@ -119,7 +118,7 @@ class Indexer:
 
     def fingerprint(self) -> str:
         s = self.settings
-        return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{CHUNKER_VERSION}|{READER_VERSION}"
+        return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{reader_version()}"
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the documents folder."""

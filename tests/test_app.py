@@ -147,7 +147,7 @@ def test_upload_saves_indexes_and_answers_from_the_new_document(fresh_project, m
     assert saved.read_bytes() == FESTIVAL
     assert sorted(p.name for p in fresh_project.rglob("*.md")) == ["harbour_notes.md"]  # nothing landed outside seeds/uploads
     assert [s.value for s in at.sidebar.success] == [escape("Saved seeds/uploads/harbour_notes.md")]
-    assert [e.value for e in at.sidebar.error] == [escape("Refused setup.exe: .exe files are not accepted (allowed: .htm .html .markdown .md .pdf .txt)")]
+    assert [e.value for e in at.sidebar.error] == [escape("Refused setup.exe: .exe files are not accepted (allowed: .docx .htm .html .markdown .md .pdf .txt)")]
     assert "Index: added 1, replaced 0, removed 0, kept 1" in shown_text(at.sidebar.info)
     assert at.sidebar.metric[0].value == "2"  # the status already counts the upload
 

@@ -11,9 +11,12 @@ from click.testing import CliRunner
 
 from assistant import Assistant, Settings, embeddings
 from assistant.cli import cli
-from conftest import index_contents, make_project
+from assistant.chunking import Chunker
+from assistant.loaders import load_documents
+from conftest import SEEDS, index_contents, make_project
 
 HINT = "Run `assistant index --rebuild` to rebuild it."
+CHUNKS = len(Chunker(Settings().chunk_size, Settings().chunk_overlap).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
 QUESTION = "Who is the Kremlin's spokesman?"
 
 
@@ -90,7 +93,7 @@ BREAKAGES = {
     "chroma.sqlite3 truncated": (lambda i: truncate(i / "chroma" / "chroma.sqlite3"), "database disk image is malformed"),
     "chroma.sqlite3 garbled": (lambda i: garble(i / "chroma" / "chroma.sqlite3"), "file is not a database"),
     "chroma folder is a file": (lambda i: replace_with_file(i / "chroma"), "cannot be opened"),
-    "chroma folder deleted": (lambda i: shutil.rmtree(i / "chroma"), "the index is incomplete (the vector store holds 0 vectors for 19 chunks)"),
+    "chroma folder deleted": (lambda i: shutil.rmtree(i / "chroma"), f"the index is incomplete (the vector store holds 0 vectors for {CHUNKS} chunks)"),
     "chroma collection of an older format": (l2_collection, "was built by another version (l2 distance, not cosine)"),
 }
 
@@ -115,15 +118,15 @@ def test_broken_index_says_rebuild_and_rebuild_recovers(breakage, good_index, tm
     assert code == 0, stderr
     assert "added: seeds/000_74b09fb6327d5bb6.txt" in stdout
     code, stdout, _ = cli_run(root, "status")
-    assert code == 0 and stdout.startswith("1 documents, 19 chunks, built 20")
+    assert code == 0 and stdout.startswith(f"1 documents, {CHUNKS} chunks, built 20")
     code, stdout, _ = cli_run(root, "ask", QUESTION)
     assert code == 0 and "Peskov" in stdout
     index_contents(Assistant(Settings(root=root), embedder=embedder))
 
 
 @pytest.mark.parametrize("lost, note", [
-    ("chroma", "note: rebuilt the index: the vector store held 0 vectors for the document store's 19 chunks"),
-    ("docstore.sqlite3", "note: rebuilt the index: the document store was missing, the vector store held 19 vectors"),
+    ("chroma", f"note: rebuilt the index: the vector store held 0 vectors for the document store's {CHUNKS} chunks"),
+    ("docstore.sqlite3", f"note: rebuilt the index: the document store was missing, the vector store held {CHUNKS} vectors"),
 ])
 def test_plain_index_run_repairs_a_lost_store(lost, note, good_index, tmp_path, cli_run, embedder):
     root = make_project(tmp_path)
@@ -135,7 +138,7 @@ def test_plain_index_run_repairs_a_lost_store(lost, note, good_index, tmp_path, 
     assert "added: seeds/000_74b09fb6327d5bb6.txt" in stdout
     code, stdout, _ = cli_run(root, "ask", QUESTION)
     assert code == 0 and "Peskov" in stdout
-    assert len(index_contents(Assistant(Settings(root=root), embedder=embedder))) == 19
+    assert len(index_contents(Assistant(Settings(root=root), embedder=embedder))) == CHUNKS
 
 
 def test_unknown_files_in_the_index_folder_are_left_alone(good_index, tmp_path, cli_run):
@@ -144,7 +147,7 @@ def test_unknown_files_in_the_index_folder_are_left_alone(good_index, tmp_path, 
     (root / "index" / "faiss.index").write_bytes(os.urandom(64))  # say, from another tool or an old layout
     (root / "index" / "notes").mkdir()
     code, stdout, _ = cli_run(root, "status")
-    assert code == 0 and stdout.startswith("1 documents, 19 chunks")
+    assert code == 0 and stdout.startswith(f"1 documents, {CHUNKS} chunks")
     code, _, stderr = cli_run(root, "index", "--rebuild")
     assert code == 0, stderr
     assert (root / "index" / "faiss.index").exists() and (root / "index" / "notes").is_dir()
@@ -169,6 +172,6 @@ def test_rebuild_killed_between_the_two_stores_is_repaired_by_a_plain_run(fresh_
     seed.write_text(seed.read_text(encoding="utf-8") + "\nA sentence added later.\n", encoding="utf-8")
     after = Assistant(Settings(root=fresh_project), embedder=embedder)
     report = after.index()
-    assert report.rebuilt, report  # "the vector store held 19 vectors for the document store's 0 chunks"
+    assert report.rebuilt, report  # "the vector store held N vectors for the document store's 0 chunks"
     assert after.index_problem() is None
     index_contents(after)  # both stores hold the same chunks, none twice

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,14 @@ def dump_index(root: str, out: str, env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def forkserver():
+    """Children started from a forkserver re-run the parent's __main__ from its file; after an
+    AppTest that is app.py, so it is replaced by a module with no file while these tests run."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    return context
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    yield context
+    sys.modules["__main__"] = main
 
 
 def paragraphs() -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.chunking import Chunker, split_sentences
+from assistant.chunking import Chunker
+from assistant.segmenting import sentences as split_sentences
 from assistant.embeddings import SentenceTransformerEmbedder, make_embedder
 from assistant.loaders import load_documents
 from assistant.onnx_embeddings import OnnxEmbedder
@@ -17,7 +18,7 @@ QUESTION = "What share of Ukraine's territory do Russian forces control?"
 def test_onnx_export_gives_the_torch_vectors(tmp_path):
     documents, _ = load_documents(PROJECT / "seeds", PROJECT)
     chunks = [c.text for d in documents for c in Chunker(250, 60).split(d)]
-    sentences = [s.text for d in documents for s in split_sentences(d.text)][:12]
+    sentences = [s.text for d in documents for s in split_sentences(d)][:12]
     onnx = OnnxEmbedder(cache_dir=tmp_path)  # an empty cache: exported here, from the packaged model
     torch = SentenceTransformerEmbedder()
     assert not onnx.onnx_path.exists()

@@ -10,14 +10,23 @@ from assistant.types import Document
 
 def minimal_pdf(text: str) -> bytes:
     """A one-page PDF with a real text layer, written by hand so the test needs no PDF tool."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    return pdf_pages([[text]])
+
+
+def pdf_pages(pages: list[list[str]]) -> bytes:
+    """A PDF with one page per list, each line of it printed 14 points below the last."""
+    fonts = 3 + 2 * len(pages)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    kids = []
+    for lines in pages:
+        page, contents = len(objects) + 1, len(objects) + 2
+        kids.append(b"%d 0 R" % page)
+        shown = b" ".join(b"(%s) Tj 0 -14 Td" % line.replace("(", "\\(").replace(")", "\\)").encode("latin-1") for line in lines)
+        stream = b"BT /F1 11 Tf 72 740 Td " + shown + b" ET"
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >> >>" % (contents, fonts))
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(pages))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, 1):
         offsets.append(len(out))

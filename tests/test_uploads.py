@@ -52,9 +52,9 @@ def test_safe_name_truncates_long_names_and_refuses_empty_ones():
 
 
 def test_check_allows_the_loader_formats_up_to_the_limit(upload_settings):
-    for name in ("a.txt", "b.md", "c.markdown", "d.html", "e.htm", "f.pdf", "G.TXT"):
+    for name in ("a.txt", "b.md", "c.markdown", "d.html", "e.htm", "f.pdf", "G.TXT", "h.docx"):
         assert check(name, MIB, upload_settings) == safe_name(name)
-    with pytest.raises(UploadError, match=r"\.exe files are not accepted \(allowed: \.htm \.html \.markdown \.md \.pdf \.txt\)"):
+    with pytest.raises(UploadError, match=r"\.exe files are not accepted \(allowed: \.docx \.htm \.html \.markdown \.md \.pdf \.txt\)"):
         check("setup.exe", 10, upload_settings)
     with pytest.raises(UploadError, match="files without an extension are not accepted"):
         check("README", 10, upload_settings)

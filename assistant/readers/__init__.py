@@ -15,9 +15,19 @@ from importlib import import_module
 from ..errors import LoadError
 from ..types import Block
 
-# Bumped whenever any reader's output changes: the index fingerprint includes it, so documents
-# are read again.
-READER_VERSION = "2"
+
+
+def reader_version() -> str:
+    """A digest of the code and data that turn files into documents, sentences and chunks: the
+    index fingerprint includes it, so documents are read again whenever any of it changes."""
+    import hashlib
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*Path(__file__).parent.glob("*.py"), package / "segmenting.py", package / "chunking.py", *package.glob("data/*.txt")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,6 @@ Reader = Callable[[bytes], Extracted]
 # suffix -> (module, kind); modules are imported on first use (python-docx, pypdf, bs4 are slow to import).
 _READERS: dict[str, tuple[str, str]] = {
     ".txt": ("plain", "text"),
-    ".text": ("plain", "text"),
     ".md": ("plain", "markdown"),
     ".markdown": ("plain", "markdown"),
     ".html": ("html", "html"),

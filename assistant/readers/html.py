@@ -21,7 +21,7 @@ _CHROME = {"nav", "form", "button", "input", "select", "textarea", "label", "foo
 _CHROME_ROLES = {"navigation", "search", "banner", "contentinfo", "complementary", "menu", "menubar", "toolbar"}
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCK_KINDS = {
-    "p": "paragraph", "li": "item", "dt": "paragraph", "dd": "paragraph", "blockquote": "quote",
+    "p": "paragraph", "li": "item", "dd": "paragraph", "blockquote": "quote",
     "figcaption": "paragraph", "caption": "paragraph", "address": "paragraph", "summary": "paragraph",
 }
 # Elements that end a block without being one themselves: their text directly inside is a paragraph.
@@ -29,6 +29,10 @@ _CONTAINERS = {
     "div", "section", "article", "main", "header", "aside", "body", "html", "ul", "ol", "dl", "table", "thead",
     "tbody", "tfoot", "figure", "details", "fieldset", "center", "hr", "menu", "hgroup", "search",
 }
+# A container whose text is nearly all links, a few words a link, is a menu or a table of contents.
+_LINK_SHARE = 0.75
+_WORDS_PER_LINK = 6
+_LINK_LISTS = {"ul", "ol", "div", "table", "dl", "header", "aside", "section", "menu"}
 _SPACE = re.compile(r"[ \t\r\n\f\v\u200b]+")
 _PERMALINK = re.compile(r"[\s¶#§🔗]+$")  # the anchor mark themes append to headings
 
@@ -60,7 +64,19 @@ def _main_content(soup):
 
 def _is_chrome(tag) -> bool:
     role = (tag.get("role") or "").lower()
-    return tag.name in _CHROME or role in _CHROME_ROLES or tag.has_attr("hidden") or tag.get("aria-hidden") == "true"
+    if tag.name in _CHROME or role in _CHROME_ROLES or tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
+        return True
+    return tag.name in _LINK_LISTS and _mostly_links(tag)
+
+
+def _mostly_links(tag) -> bool:
+    links = tag.find_all("a")
+    if len(links) < 2:
+        return False
+    text = len(" ".join(tag.get_text(" ").split()))
+    linked = sum(len(" ".join(a.get_text(" ").split())) for a in links)
+    words = len(tag.get_text(" ").split())
+    return text > 0 and linked >= _LINK_SHARE * text and words <= _WORDS_PER_LINK * len(links)
 
 
 class _Builder:
@@ -72,7 +88,7 @@ class _Builder:
         self.blocks: list[Block] = []
         self.inline: list[str] = []
         self.kinds = ["paragraph"]  # the kind of block the pending inline text belongs to
-        self.level = 0
+        self.term = False  # the pending text is a definition term, waiting for its description
 
     def walk(self, node, skipped) -> None:
         from bs4 import NavigableString, Tag
@@ -103,8 +119,17 @@ class _Builder:
             self.walk(tag, skipped)
             self.flush(level=_HEADINGS[name])
             self.kinds.pop()
-        elif name in _BLOCK_KINDS or name in _CONTAINERS:
+        elif name == "dt":
+            # A term opens the block of its description: "100..499: will only be installed if…"
             self.flush()
+            self.walk(tag, skipped)
+            term = _PERMALINK.sub("", "".join(self.inline))
+            if term.strip():
+                self.inline = [term, ": "]
+                self.term = True
+        elif name in _BLOCK_KINDS or name in _CONTAINERS:
+            if not self.term:
+                self.flush()
             self.kinds.append(_BLOCK_KINDS.get(name, self.kinds[-1] if name not in ("ul", "ol", "dl", "table") else "paragraph"))
             self.walk(tag, skipped)
             self.flush()
@@ -114,6 +139,7 @@ class _Builder:
 
     def flush(self, level: int = 0) -> None:
         """The pending inline text, whitespace folded, as one block of the current kind."""
+        self.term = False
         text = "".join(self.inline)
         self.inline = []
         lines = [" ".join(line.split()) for line in text.split("\n")]

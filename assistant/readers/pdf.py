@@ -1,8 +1,8 @@
 """PDF: the text layer page by page (pypdf), lines unwrapped into paragraphs, running headers,
 footers and page numbers dropped; every block knows its page.
 
-A printed line that runs (nearly) to the page's full width continues in the next line, so the
-two are joined with a space; a short line ends its block (a paragraph's last line, a heading, a
+A printed line that runs (nearly) to the page's full width, or ends in a hyphen, continues in the
+next line, so the two are joined with a space; a short line ends its block (a paragraph's last line, a heading, a
 list item, a table row). A hyphen at a line end is dropped where the joined word is the
 document's own ("infor-mation" when "information" occurs), kept where the hyphenated word or
 both halves are ("well-known"). Lines repeated at the top or bottom of most pages are running
@@ -107,7 +107,7 @@ def _paragraphs(lines: list[tuple[int, str | None]]) -> tuple[str, list[Block]]:
             close()
             runs_on = False
             continue
-        if current and runs_on and not _BULLET.match(text):
+        if current and runs_on and not _BULLET.match(text) and title_level(text, alone=True) is None:
             end, start = _HYPHENATED_END.search(current[-1]), _LOWER_START.match(text)
             if end and start and _joined(end.group(1), start.group(1), vocabulary):
                 current[-1] = current[-1][:-1]
@@ -118,7 +118,7 @@ def _paragraphs(lines: list[tuple[int, str | None]]) -> tuple[str, list[Block]]:
             close()
             page = number
             current.append(text)
-        runs_on = len(text) >= _FULL_LINE * typical
+        runs_on = len(text) >= _FULL_LINE * typical or bool(_HYPHENATED_END.search(text))
     close()
     return "\n".join(parts), blocks
 
