@@ -8,12 +8,13 @@ downloaded), with only the parts named-entity recognition needs.
 
 from __future__ import annotations
 
-import sys
 import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from .nlp import import_spacy
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -47,19 +48,7 @@ class SpacyEntities:
         self.cache_size = cache_size
 
     def _load(self):
-        # thinc, under spaCy, imports torch whenever it is installed (a second and 200 MB), though
-        # this CPU pipeline never uses it: unless something loaded torch already, spaCy is imported
-        # with torch hidden, and torch is importable again right after.
-        # The window is spaCy's import (under a second, once per process): a thread importing torch
-        # in it would fail. The pipeline runs in the process that already loaded its embedder.
-        hide = "torch" not in sys.modules and "spacy" not in sys.modules
-        if hide:
-            sys.modules["torch"] = None  # makes `import torch` raise ImportError
-        try:
-            import spacy
-        finally:
-            if hide and sys.modules.get("torch", 0) is None:
-                del sys.modules["torch"]
+        spacy = import_spacy()  # the pipeline runs in the process that already loaded its embedder
         return spacy.load(self.model, exclude=_UNUSED)
 
     def entities(self, texts: list[str]) -> list[tuple[Entity, ...] | None]:

@@ -24,47 +24,52 @@ from .lexical import tokens
 from .store import VectorStore
 from .types import SECTION_SEPARATOR, Chunk, Layout, Passage, Quote
 
-LEXICAL_FORMAT = "1"  # bump when what LexicalIndex saves changes
+LEXICAL_FORMAT = "2"  # bump when what LexicalIndex saves changes
 
 
 @dataclass
 class LexicalIndex:
-    """BM25 over the chunks and each term's chunk frequency.
+    """BM25 over the chunks, each term's chunk frequency, and each term's sentence frequency.
 
-    Tokenising every chunk (stemming in Python) is the slow part of loading an index: seconds at
-    15k chunks. So it is done once per state of the index and kept on disk, under a key that
-    changes with the chunks and with the tokenizer's code.
+    Tokenising every chunk and sentence (stemming in Python) is the slow part of loading an
+    index: seconds at 15k chunks. So it is done once per state of the index and kept on disk,
+    under a key that changes with the chunks, the sentences and the tokenizer's code.
     """
 
-    doc_freq: dict[str, int]
+    doc_freq: dict[str, int]  # chunks (with their headers) holding each term
     bm25: object | None  # bm25s.BM25; None for an empty index
+    sentence_freq: dict[str, int] = field(default_factory=dict)  # sentences holding each term
+    sentence_count: int = 0
 
     @classmethod
-    def build(cls, chunks: list[Chunk]) -> LexicalIndex:
+    def build(cls, chunks: list[Chunk], sentences: list[str] = ()) -> LexicalIndex:
         chunk_tokens = [tokens(c.indexed_text) for c in chunks]
         doc_freq: Counter = Counter()
         for terms in chunk_tokens:
             doc_freq.update(set(terms))
+        sentence_freq: Counter = Counter()
+        for sentence in sentences:
+            sentence_freq.update(set(tokens(sentence)))
         bm25 = None
         if chunks:
             import bm25s
 
             bm25 = bm25s.BM25()
             bm25.index([terms or ["\0"] for terms in chunk_tokens], show_progress=False)
-        return cls(dict(doc_freq), bm25)
+        return cls(dict(doc_freq), bm25, dict(sentence_freq), len(sentences))
 
     @classmethod
-    def cached(cls, chunks: list[Chunk], folder: Path | None) -> LexicalIndex:
+    def cached(cls, chunks: list[Chunk], sentences: list[str], folder: Path | None) -> LexicalIndex:
         """Loaded from ``folder`` when it holds this state's index; else built and saved there."""
         if folder is None or not chunks:
-            return cls.build(chunks)
-        path = folder / _lexical_key(chunks)
+            return cls.build(chunks, sentences)
+        path = folder / _lexical_key(chunks, sentences)
         if path.is_dir():
             try:
                 return cls.load(path)
             except (OSError, ValueError, KeyError):
                 pass  # damaged or half-deleted: build it again
-        index = cls.build(chunks)
+        index = cls.build(chunks, sentences)
         index.save(path)
         return index
 
@@ -73,7 +78,8 @@ class LexicalIndex:
         import bm25s
 
         doc_freq = json.loads((path / "doc_freq.json").read_text(encoding="utf-8"))
-        return cls(doc_freq, bm25s.BM25.load(str(path)))
+        sentences = json.loads((path / "sentence_freq.json").read_text(encoding="utf-8"))
+        return cls(doc_freq, bm25s.BM25.load(str(path)), sentences["freq"], sentences["count"])
 
     def save(self, path: Path) -> None:
         """Write to a temporary folder, then rename it into place: readers never see half a file.
@@ -83,6 +89,7 @@ class LexicalIndex:
             tmp.mkdir(parents=True, exist_ok=True)
             self.bm25.save(str(tmp))
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq), encoding="utf-8")
+            (tmp / "sentence_freq.json").write_text(json.dumps({"freq": self.sentence_freq, "count": self.sentence_count}), encoding="utf-8")
             os.rename(tmp, path)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -92,13 +99,15 @@ class LexicalIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def _lexical_key(chunks: list[Chunk]) -> str:
+def _lexical_key(chunks: list[Chunk], sentences: list[str]) -> str:
     import bm25s
 
     digest = hashlib.sha256(f"{LEXICAL_FORMAT}|{bm25s.__version__}|".encode())
     digest.update(Path(lexical.__file__).read_bytes())  # tokens() changed: the statistics are stale
     for c in chunks:
         digest.update(f"\0{c.id}\0{c.start}\0{c.end}\0{c.header}\0{c.text}".encode())
+    for sentence in sentences:
+        digest.update(f"\1{sentence}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -116,10 +125,11 @@ class Corpus:
     @classmethod
     def load(cls, docstore: DocStore, cache: Path | None = None) -> Corpus:
         """``cache``: the folder the lexical index is kept in (see :class:`LexicalIndex`)."""
-        chunks = docstore.chunks()
+        chunks, texts, sentences = docstore.chunks(), docstore.texts(), docstore.sentences()
+        sentence_texts = [texts[source][start:end] for source in sorted(sentences) for start, end in sentences[source]]
         return cls(
-            texts=docstore.texts(), sentences=docstore.sentences(), chunks=chunks,
-            lexical=LexicalIndex.cached(chunks, cache), layouts=docstore.layouts(),
+            texts=texts, sentences=sentences, chunks=chunks,
+            lexical=LexicalIndex.cached(chunks, sentence_texts, cache), layouts=docstore.layouts(),
         )
 
     def quote(self, source: str, start: int, end: int, score: float = 0.0) -> Quote:
@@ -135,9 +145,11 @@ class Corpus:
         return self.lexical.doc_freq
 
     def idf(self, term: str) -> float:
-        """Inverse chunk frequency; a word the corpus never uses weighs the most."""
-        n = max(len(self.chunks), 1)
-        return math.log(1 + (n + 1) / (self.doc_freq.get(term, 0) + 0.5))
+        """Inverse sentence frequency; a word the corpus never uses weighs the most. Sentences,
+        the unit the answerer weighs, not chunks: how rare a word is must not change with the
+        chunk size or with the headings chunks carry."""
+        n = max(self.lexical.sentence_count, 1)
+        return math.log(1 + (n + 1) / (self.lexical.sentence_freq.get(term, 0) + 0.5))
 
     def sentences_in(self, chunk: Chunk) -> list[tuple[int, int]]:
         """Sentences that lie mostly inside the chunk, as spans of the whole document."""

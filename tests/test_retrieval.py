@@ -16,28 +16,33 @@ QUESTION = "How large was the military aid package the U.S. approved on Monday?"
 
 def test_lexical_index_is_kept_per_index_state(assistant, tmp_path):
     chunks = assistant.docstore.chunks()
-    built = LexicalIndex.build(chunks)
-    saved = LexicalIndex.cached(chunks, tmp_path)
+    sentences = [c.text for c in chunks]
+    built = LexicalIndex.build(chunks, sentences)
+    saved = LexicalIndex.cached(chunks, sentences, tmp_path)
     [folder] = list(tmp_path.iterdir())
-    loaded = LexicalIndex.cached(chunks, tmp_path)  # from disk this time
+    loaded = LexicalIndex.cached(chunks, sentences, tmp_path)  # from disk this time
     query = tokens(QUESTION)
     assert loaded.doc_freq == saved.doc_freq == built.doc_freq
+    assert (loaded.sentence_freq, loaded.sentence_count) == (built.sentence_freq, built.sentence_count) == (saved.sentence_freq, len(sentences))
     assert np.array_equal(loaded.bm25.get_scores(query), built.bm25.get_scores(query))
 
     edited = [replace(chunks[0], text=chunks[0].text + " Izvestia")] + chunks[1:]
-    assert LexicalIndex.cached(edited, tmp_path).doc_freq != built.doc_freq
+    assert LexicalIndex.cached(edited, sentences, tmp_path).doc_freq != built.doc_freq
     [current] = list(tmp_path.iterdir())  # a new state, a new folder; the old one is gone
     assert current != folder and not folder.exists()
+    assert LexicalIndex.cached(edited, sentences[1:], tmp_path).sentence_count == len(sentences) - 1  # sentences are in the key too
 
-    for part in current.iterdir():
-        part.write_text("damaged")
-    assert LexicalIndex.cached(edited, tmp_path).doc_freq == LexicalIndex.build(edited).doc_freq
+    for part in tmp_path.iterdir():
+        for file in part.iterdir():
+            file.write_text("damaged")
+    assert LexicalIndex.cached(edited, sentences, tmp_path).doc_freq == LexicalIndex.build(edited).doc_freq
 
 
 def test_corpus_loads_the_index_the_assistant_built(assistant):
     corpus = Corpus.load(assistant.docstore, assistant.settings.index_path / "lexical")
     assert (assistant.settings.index_path / "lexical").is_dir()
     assert corpus.doc_freq == LexicalIndex.build(corpus.chunks).doc_freq
+    assert corpus.lexical.sentence_count == sum(map(len, corpus.sentences.values())) > len(corpus.chunks) / 2
     assert "$725 million" in assistant.ask(QUESTION).answer
 
 

@@ -19,7 +19,7 @@ from collections import Counter
 from ..errors import LoadError
 from ..types import Block
 from . import Extracted
-from .plain import title_level
+from .plain import first_line_title, title_level
 
 _EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be running headers/footers
 _RUNNING_SHARE = 0.5  # a line on at least this share of pages (and on three) is a running header/footer
@@ -46,6 +46,9 @@ def read_pdf(data: bytes) -> Extracted:
     if not any(text for _, text in lines if text):
         raise LoadError("PDF has no text layer (a scanned image?); run OCR on it to index it")
     text, blocks = _paragraphs(lines)
+    if title.strip():
+        return Extracted(text, blocks, title)
+    blocks, title = first_line_title(text, blocks)
     return Extracted(text, blocks, title)
 
 

@@ -55,7 +55,20 @@ def decode_text(data: bytes) -> str:
 
 def read_text(data: bytes) -> Extracted:
     text = _nonblank(decode_text(data))
-    return Extracted(text, _titled(text, _blocks(text, _parser(False))))
+    blocks = _titled(text, _blocks(text, _parser(False)))
+    return Extracted(text, *first_line_title(text, blocks))
+
+
+def first_line_title(text: str, blocks: list[Block]) -> tuple[list[Block], str]:
+    """A document without headings of its own whose first block is one short line with no
+    sentence end ("How to report a bug in Debian") opens with its title: a heading above the rest."""
+    first = blocks[0] if blocks else None
+    if first is None or len(blocks) < 2 or first.kind != "paragraph":
+        return blocks, ""
+    line = text[first.start:first.end]
+    if "\n" in line or len(line) > 80 or _SENTENCE_END.search(line) or not line[:1].isalpha():
+        return blocks, ""
+    return [Block(first.start, first.end, "heading", 1), *blocks[1:]], line
 
 
 def read_markdown(data: bytes) -> Extracted:
