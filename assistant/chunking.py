@@ -15,11 +15,19 @@ from .types import SECTION_SEPARATOR, Chunk, Document, Layout, Sentence
 
 
 def header(layout: Layout, offset: int) -> str:
-    """The title and section path at ``offset``: "json — JSON encoder and decoder › Basic Usage"."""
+    """The title and innermost heading at ``offset``: "Datatypes In SQLite › 3.3. Column Affinity
+    For Views". Every word of a header is embedded with every chunk under it, so the headings in
+    between are left out, and so is a title that repeats the first heading ("General Python FAQ —
+    Python 3.11.2 documentation" above "General Python FAQ")."""
     path = list(layout.section_at(offset))
-    if layout.title and (not path or path[0] != layout.title):
-        path.insert(0, layout.title)
-    return SECTION_SEPARATOR.join(path)
+    title = layout.title
+    if title and not (path and (_folded(path[0]) in _folded(title) or _folded(title) in _folded(path[0]))):
+        path.insert(0, title)
+    return SECTION_SEPARATOR.join(path[:1] + path[-1:] if len(path) > 2 else path)  # what, and where in it
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 class Chunker:

@@ -213,7 +213,7 @@ class Indexer:
 
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are
-        ready: a crash loses at most one batch of work, and what was recorded stays."""
+        ready: a crash loses at most one call's work, and what was recorded stays."""
         texts = [c.indexed_text for _, chunks, _ in changed for c in chunks]
         waiting = deque(changed)
         ready: list = []  # vectors of chunks whose document is not recorded yet, in order
@@ -228,7 +228,7 @@ class Indexer:
                 del ready[:taken]
 
         record_ready()
-        step = max(self.settings.embedding_batch_size, 1)
+        step = self.settings.embedding_call_texts
         for i in range(0, len(texts), step):
             ready.extend(self.embedder.embed_documents(texts[i:i + step]))
             if progress:

@@ -37,7 +37,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; unset = embedded store in index_dir.")
 
     embedding_model: str | None = Field(default=None, description="sentence-transformers model folder; unset = the packaged all-MiniLM-L6-v2.")
-    embedding_batch_size: int = Field(default=32, ge=1, description="Texts per encode call while indexing.")
+    embedding_batch_size: int = Field(default=32, ge=1, description="Texts the model encodes at once (one padded batch).")
+    embedding_call_texts: int = Field(
+        default=1024, ge=1,
+        description="Texts handed to the embedder per call while indexing: within a call texts are batched by length, so a long "
+        "code block pads only its own batch (measured on the real-document corpus: 79 chunks/s at 32, 111 at 1024); a crash loses "
+        "at most one call's work.",
+    )
     embedding_backend: Literal["onnx", "torch"] = Field(
         default="onnx",
         description="Who runs the embedding model: onnxruntime on a local ONNX export of it (starts fast; same vectors), or sentence-transformers on torch.",

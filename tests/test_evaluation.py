@@ -160,6 +160,42 @@ def test_repo_cases_are_well_formed_and_their_facts_are_in_the_article():
     assert any(("20 percent" in f) for c in cases for f in c.expect)
 
 
+def test_corpus_cases_are_well_formed_and_their_facts_are_in_their_documents():
+    """Each corpus case names its document in its first tag; every expected fact (one of its
+    alternatives) is in that document's extracted text, so a typo fails here, not the answerer."""
+    from assistant.loaders import scan, extract
+
+    corpus = EVALS / "corpus"
+    cases = ev.load_cases([corpus / "cases"])
+    files, problems = scan(corpus / "docs", PROJECT, 10**9)
+    texts = {f.path.name: extract(f).text for f in files}
+    assert not problems and len(texts) >= 15
+    assert {suffix for suffix in (Path(name).suffix for name in texts)} >= {".html", ".pdf", ".txt", ".md", ".docx"}
+    answerable = [c for c in cases if c.answerable]
+    assert len(cases) >= 160 and len(cases) - len(answerable) >= len(cases) // 8
+    for case in cases:
+        assert case.tags and case.tags[0] in texts, (case.id, case.tags)
+    missing = {c.id for c in answerable for f in c.expect if not ev.contains(texts[c.tags[0]], f)}
+    assert missing == set(READER_LIMITS), missing
+
+
+# Facts a reader of the printed page sees that the text layer does not hold as printed.
+READER_LIMITS = {"census-female-total": "the PDF's text layer sets the decimals of its totals row apart: '2,799 .2'"}
+
+
+def test_whole_sentences_are_judged_from_the_text_and_its_blocks():
+    from assistant.types import Block, Layout
+
+    text = "Install it with pip\nand run it. Then read the quotes.\nfirst = 1\nsecond = 2"
+    layout = Layout(blocks=(Block(0, 52), Block(53, len(text), "code")))
+    whole = lambda part: ev.whole_sentences(text, text.index(part), text.index(part) + len(part), layout)
+    assert whole("Install it with pip\nand run it.") and whole("Then read the quotes.")
+    assert whole("second = 2")  # a whole line of a code block
+    assert not whole("and run it.")  # starts after a wrapped line, mid-sentence
+    assert not whole("Install it with pip")  # ends mid-sentence
+    assert not whole("read the quotes.")
+
+
 @pytest.mark.parametrize(
     "body,message",
     [

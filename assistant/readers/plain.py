@@ -35,6 +35,7 @@ _NUMBERED_TITLE = re.compile(
     r"(?:(?i:section|chapter|part|article|appendix)\s+)?(\d+(?:\.\d+)*\.?|(?:[A-Z]|[IVXLC]+)[.)])\s+[A-Z(\"'“][^\n]*"
 )
 _SENTENCE_END = re.compile(r"[.,;:!?]$")
+_TITLE_SHARE = 0.6  # a title line opening a block is at most this share of the longest line under it
 
 
 def decode_text(data: bytes) -> str:
@@ -158,6 +159,11 @@ def _titled(text: str, blocks: list[Block]) -> list[Block]:
         first_end = body.find("\n")
         first = body if first_end < 0 else body[:first_end]
         head = (text[line_start:block.start] + first).strip()  # with its list number: "0. Definitions."
+        # A title above its text is shorter than the text's lines; a wrapped first line is not.
+        rest = body[first_end + 1:].splitlines() if first_end >= 0 else []
+        if rest and len(first.strip()) > _TITLE_SHARE * max(len(line.strip()) for line in rest):
+            out.append(block)
+            continue
         level = title_level(head, alone=first_end < 0)
         if level is None:
             out.append(block)
@@ -181,6 +187,7 @@ def title_level(line: str, alone: bool) -> int | None:
     if numbered and sum(c.isdigit() for c in title) <= 0.2 * len(title) and (alone or not _SENTENCE_END.search(line)) and not line.rstrip(".").replace(".", "").isdigit():
         return 2 + numbered.group(1).rstrip(".").count(".")
     letters = [c for c in line if c.isalpha()]
-    if alone and len(words) >= 2 and line[0].isalpha() and all(c.isupper() for c in letters) and not _SENTENCE_END.search(line.rstrip(".")):
+    spelled = [w for w in words if len(w) >= 3 and w.isalpha()]
+    if alone and len(spelled) >= 2 and line[0].isalpha() and all(c.isupper() for c in letters) and not _SENTENCE_END.search(line.rstrip(".")):
         return 1
     return None
