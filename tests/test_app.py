@@ -71,6 +71,20 @@ def test_a_refusal_shows_the_closest_passage_to_check_it_by(assistant, project, 
     assert "long-range missiles" in shown_text(closest[0].markdown)
 
 
+def test_quotes_show_their_page_and_section(tmp_path, monkeypatch, own_app_assistant):
+    from test_loading import pdf_pages
+    from test_readers import PAGES
+
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "manual.pdf").write_bytes(pdf_pages(PAGES))
+    monkeypatch.setenv("ASSISTANT_ROOT", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.chat_input[0].set_value("Which cable connects the sensor to the port?").run()
+    assert not at.exception
+    shown = shown_text(at.markdown)
+    assert "blue cable" in shown and "— seeds/manual.pdf, p. 2, § 2. Installing [" in shown
+
+
 @pytest.fixture
 def own_app_assistant():
     """The app caches one Assistant per process: build one for this test's project, then forget it."""
