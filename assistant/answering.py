@@ -520,22 +520,40 @@ class ExtractiveGenerator:
                 chosen.append(candidate)
         return chosen
 
-    @staticmethod
-    def _with_continuations(quotes: list[Quote], corpus: Corpus) -> list[Quote]:
+    def _with_continuations(self, quotes: list[Quote], corpus: Corpus) -> list[Quote]:
         """A quoted sentence that ends in a colon introduces what follows it ("…add this line:",
-        then the line; "as follows:", then the list): the next sentence of its section is quoted
-        with it."""
+        then the line; "one of the following storage classes:", then the list): the next sentence
+        of its section is quoted with it, and when that opens a list, the list's items after it
+        (up to ``list_items_quoted``)."""
         out: list[Quote] = []
+        quoted = {(q.source, q.start) for q in quotes}
         for quote in quotes:
             out.append(quote)
             if not quote.text.rstrip().endswith(":"):
                 continue
             spans = corpus.sentences.get(quote.source, [])
+            layout = corpus.layouts.get(quote.source)
             i = bisect_left(spans, (quote.end, quote.end))
-            if i < len(spans) and not any(q.source == quote.source and q.start == spans[i][0] for q in quotes):
+            items: list[int] = []  # the list items taken, by their block's start
+            while i < len(spans) and (quote.source, spans[i][0]) not in quoted:
                 following = corpus.quote(quote.source, *spans[i], quote.score)
-                if following.section == quote.section:
+                block = layout.block_at(following.start) if layout else None
+                is_item = block is not None and block.kind == "item"
+                if following.section != quote.section or (out[-1] is not quote and not is_item):
+                    break
+                if is_item and block.start not in items:
+                    if len(items) == self.settings.list_items_quoted:
+                        break
+                    items.append(block.start)
+                last = out[-1]
+                if last is not quote and block is not None and block.start <= last.start:  # the same item: one quote
+                    out[-1] = corpus.quote(quote.source, last.start, following.end, quote.score)
+                else:
                     out.append(following)
+                quoted.add((quote.source, following.start))
+                if not is_item:
+                    break
+                i += 1
         return out
 
     def _quote(self, e: Evidence, corpus: Corpus) -> Quote:

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
         "check the refusal (off-topic questions reach about 0.1-0.2 and get none).",
     )
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
+    list_items_quoted: int = Field(
+        default=8, ge=1,
+        description="A quoted sentence ending in a colon brings what it introduces: the next sentence, or up to this many items (each whole) of the list it opens.",
+    )
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
     second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")
     second_quote_floor: float = Field(default=0.8, description="…and its support is at least this share of the abstain threshold.")

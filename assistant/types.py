@@ -61,6 +61,11 @@ class Layout:
         i = bisect_right(self._starts, offset) - 1
         return self.blocks[i] if i >= 0 else None
 
+    def block_at(self, offset: int) -> Block | None:
+        """The block holding ``offset``, or None between blocks."""
+        block = self._before(offset)
+        return block if block and offset < block.end else None
+
     def page_at(self, offset: int) -> int | None:
         block = self._before(offset)
         return block.page if block else None

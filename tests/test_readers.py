@@ -202,3 +202,20 @@ def test_quotes_name_page_and_section(tmp_path, embedder, monkeypatch):
     assert (quote["page"], quote["section"]) == (None, "Travel Policy › Expenses")
     result = CliRunner().invoke(cli, ["ask", "Which cable connects the sensor to the port?"], env={"ASSISTANT_ROOT": str(tmp_path)})
     assert "— seeds/manual.pdf, p. 2, § 2. Installing [" in result.stdout
+
+
+def test_a_sentence_introducing_a_list_is_quoted_with_the_list(tmp_path, embedder):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "types.html").write_text(
+        "<main><h1>Storage</h1><p>Every value stored in the Zorblat database has one of the following storage classes:</p>"
+        "<ul><li><p><b>NULL</b>. The value is missing.</p></li><li><p><b>INTEGER</b>. A signed whole number.</p></li>"
+        "<li><p><b>TEXT</b>. A string.</p></li></ul><p>Columns may hold any class.</p></main>", encoding="utf-8")
+    assistant = Assistant(Settings(root=tmp_path), embedder=embedder)
+    assistant.index()
+    answer = assistant.ask("Which storage classes can a Zorblat value have?")
+    assert [q.text for q in answer.quotes][:4] == [
+        "Every value stored in the Zorblat database has one of the following storage classes:",
+        "NULL. The value is missing.", "INTEGER. A signed whole number.", "TEXT. A string.",
+    ]  # each item one whole quote
+    assert all(q.section == "Storage" for q in answer.quotes)

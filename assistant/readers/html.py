@@ -130,7 +130,11 @@ class _Builder:
         elif name in _BLOCK_KINDS or name in _CONTAINERS:
             if not self.term:
                 self.flush()
-            self.kinds.append(_BLOCK_KINDS.get(name, self.kinds[-1] if name not in ("ul", "ol", "dl", "table") else "paragraph"))
+            inherited = self.kinds[-1] if name not in ("ul", "ol", "dl", "table") else "paragraph"
+            if name == "p" and inherited in ("item", "quote"):  # <li><p>…</p></li> is a list item
+                self.kinds.append(inherited)
+            else:
+                self.kinds.append(_BLOCK_KINDS.get(name, inherited))
             self.walk(tag, skipped)
             self.flush()
             self.kinds.pop()

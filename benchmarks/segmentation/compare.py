@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             cost = EMBED_CHARS_PER_S / r["sample_cps"]
             row += f" {r['sample_cps']:,.0f} | {r['big_cps']:,.0f} | {cost:.1%} |"
         print(row + f" {r['inexact']} |")
-    print(f"\nBoundary counts (tp/fp/fn): " + "; ".join(f"{r['name']} {r['tp']}/{r['fp']}/{r['fn']}" for r in results))
+    print("\nBoundary counts (tp/fp/fn): " + "; ".join(f"{r['name']} {r['tp']}/{r['fp']}/{r['fn']}" for r in results))
     print(f"'cost vs embedding' = segmentation time / embedding time at {EMBED_CHARS_PER_S:,} chars/s (sample throughput).")
 
     print("\n## Boundary F1 per kind\n")
