@@ -11,7 +11,7 @@ import streamlit as st
 from assistant import Assistant, Settings
 from assistant.chat import Turn
 from assistant.docstore import BrokenIndex
-from assistant.llm import GeneratorError
+from assistant.errors import GeneratorError, NoDocuments, StoreUnreachable
 from assistant.pipeline import QuestionError
 from assistant.ui_stream import show_notes, stream_answer
 from assistant.ui_text import broken_index, escape
@@ -88,7 +88,7 @@ def main() -> None:
     except BrokenIndex as exc:
         st.error(broken_index(exc))
         st.stop()
-    except GeneratorError as exc:
+    except (GeneratorError, NoDocuments, StoreUnreachable) as exc:
         st.error(escape(str(exc)))
         st.stop()
     view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
@@ -119,7 +119,7 @@ def main() -> None:
                 answer = assistant.ask(question, history=history).to_dict()
             else:
                 answer = stream_answer(assistant, question, history, escape)
-        except (QuestionError, GeneratorError) as exc:
+        except (QuestionError, GeneratorError, NoDocuments, StoreUnreachable) as exc:
             st.warning(escape(str(exc)))
             return
         render_answer(answer, assistant)

@@ -33,14 +33,14 @@ def _assistant(ctx: click.Context):
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
     from .docstore import BrokenIndex
-    from .errors import GeneratorError
+    from .errors import GeneratorError, NoDocuments, StoreUnreachable
     from .pipeline import QuestionError
 
     try:
         return fn(*args, **kwargs)
     except BrokenIndex as exc:
         raise click.ClickException(rebuild_hint(exc)) from exc
-    except (QuestionError, GeneratorError) as exc:
+    except (QuestionError, GeneratorError, NoDocuments, StoreUnreachable) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -101,7 +101,7 @@ def ask(ctx, question, as_json):
 def _answer_lines(assistant, lines) -> None:
     """One JSON line per question line; a bad line gets an error line and the rest go on."""
     from .docstore import BrokenIndex
-    from .errors import GeneratorError
+    from .errors import GeneratorError, NoDocuments, StoreUnreachable
     from .pipeline import QuestionError
 
     for number, raw in enumerate(lines, 1):
@@ -128,6 +128,8 @@ def _answer_lines(assistant, lines) -> None:
             result = {"question": question, "error": str(exc)}
         except BrokenIndex as exc:
             raise click.ClickException(rebuild_hint(exc)) from exc
+        except (NoDocuments, StoreUnreachable) as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(_json_line(result))
         sys.stdout.flush()
 

@@ -8,3 +8,12 @@ class GeneratorError(RuntimeError):
 
 class LoadError(Exception):
     """A file that cannot be turned into text; the message says why, for the user."""
+
+
+class NoDocuments(RuntimeError):
+    """The documents folder is missing or holds nothing readable: say so, instead of "the
+    documents do not answer"; the message names the folder and the setting."""
+
+
+class StoreUnreachable(RuntimeError):
+    """The Chroma server cannot be reached; the message names its URL and what to check."""

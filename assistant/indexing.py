@@ -24,6 +24,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .docstore import DocStore
+from .errors import NoDocuments
 from .loaders import LoadError, Problem, SourceFile, extract, scan
 from .readers import kind_of, reader_version
 from .settings import Settings
@@ -121,7 +122,10 @@ class Indexer:
         return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{reader_version()}"
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Bring the index in line with the documents folder."""
+        """Bring the index in line with the documents folder; a folder that does not exist changes
+        nothing (a misspelt path must not empty the index)."""
+        if not self.settings.seeds_path.is_dir():
+            raise NoDocuments(f"the documents folder {self.settings.seeds_path} does not exist (ASSISTANT_SEEDS_DIR, --seeds-dir); the index was not changed")
         started = time.perf_counter()
         report = IndexReport()
         trusted = self._mark_unchanged()

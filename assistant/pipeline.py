@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .answering import ExtractiveGenerator, Generator
 from .chat import resolve_references, standalone_query
 from .docstore import BrokenIndex, DocStore
+from .errors import NoDocuments
 from .retrieval import Corpus, HybridRetriever
 from .settings import Settings
 from .store import VectorStore, embedded_store_path, make_client, remove_embedded_store
@@ -189,9 +190,24 @@ class Assistant:
                 "(ASSISTANT_INDEX_DIR) or another collection (ASSISTANT_COLLECTION)"
             )
 
+    def _ready_retriever(self) -> HybridRetriever:
+        """The retriever, refusing to answer from an index that holds no document at all: "the
+        documents do not answer" would then be a claim about documents nobody read."""
+        retriever = self._ensure_retriever()
+        if not retriever.corpus.texts:
+            from .readers import SUPPORTED_SUFFIXES
+
+            if not self.settings.seeds_path.is_dir():
+                raise NoDocuments(f"the documents folder {self.settings.seeds_path} does not exist (ASSISTANT_SEEDS_DIR, --seeds-dir)")
+            raise NoDocuments(
+                f"no documents are indexed: {self.settings.seeds_path} holds no file the assistant can read "
+                f"({' '.join(sorted(SUPPORTED_SUFFIXES))}); `assistant index` lists what it skipped and why"
+            )
+        return retriever
+
     def ask(self, question: str, history=None) -> Answer:
         question = self.check_question(question)
-        retriever = self._ensure_retriever()  # one-time loading is not part of a question's latency
+        retriever = self._ready_retriever()  # one-time loading is not part of a question's latency
         started = time.perf_counter()
         query, asked = self._standalone(question, history)
         passages = retriever.retrieve(query, self.settings.top_k)
@@ -205,7 +221,7 @@ class Assistant:
         whose quotes were all dropped falls back or abstains), so show it in their place.
         """
         question = self.check_question(question)
-        retriever = self._ensure_retriever()
+        retriever = self._ready_retriever()
         started = time.perf_counter()
         query, asked = self._standalone(question, history)
         passages = retriever.retrieve(query, self.settings.top_k)
@@ -255,6 +271,8 @@ class Assistant:
         documents, chunks = self.docstore.counts()
         built = self.docstore.get_meta("built_at")
         location = self.settings.chroma_url or str(self.settings.index_path)
+        if self.settings.chroma_url:
+            self.store.count()  # a server that does not answer is the first thing to report
         problem = self.index_problem() if built else None
         indexing = False
         if problem:  # what looks half-written may be being written

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .docstore import BrokenIndex
+from .errors import StoreUnreachable
 from .types import Chunk
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -37,9 +38,12 @@ def make_client(index_path: Path, chroma_url: str | None):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if chroma_url:
         url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+        except Exception as exc:  # chromadb raises ValueError for a server that does not answer, httpx errors below it
+            raise unreachable(chroma_url, exc) from exc
     index_path.mkdir(parents=True, exist_ok=True)
     path = str(embedded_store_path(index_path))
     try:
@@ -76,8 +80,23 @@ def _forget_system(path: str) -> None:
             pass
 
 
+def unreachable(chroma_url: str, exc: BaseException) -> StoreUnreachable:
+    return StoreUnreachable(
+        f"cannot reach the Chroma server at {chroma_url} ({_one_line(exc)}): is `chroma run` running there, "
+        "and is ASSISTANT_CHROMA_URL (--chroma-url) right?"
+    )
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _transport_errors() -> type[BaseException]:
+    try:
+        import httpx
+    except ImportError:  # chromadb's HTTP client brings httpx; without it there is no server to lose
+        return ConnectionError
+    return httpx.TransportError
 
 
 @contextmanager
@@ -89,6 +108,8 @@ def _damage():
         yield
     except InternalError as exc:
         raise BrokenIndex(f"the vector store is damaged ({_one_line(exc)})") from exc
+    except (ConnectionError, _transport_errors()) as exc:  # a server that went away after the client was made
+        raise StoreUnreachable(f"lost the Chroma server ({_one_line(exc)}): is `chroma run` still running?") from exc
     except BaseException as exc:
         if type(exc).__name__ != "PanicException":
             raise

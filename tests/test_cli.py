@@ -58,3 +58,39 @@ def test_readable_ask_and_clear_errors(assistant, project):
     assert result.returncode == 0 and "Keith Kellogg" in result.stdout and "seeds/" in result.stdout
     empty = run(project, "ask", "   ")
     assert empty.returncode != 0 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_a_misspelt_documents_folder_is_said_and_changes_nothing(fresh_project):
+    env = {**os.environ, "ASSISTANT_ROOT": str(fresh_project), "ASSISTANT_SEEDS_DIR": "nothere"}
+
+    def misspelt(*command):
+        return subprocess.run([ASSISTANT, *command], capture_output=True, text=True, env=env, timeout=300)
+
+    for command in (["ask", "Who is the Kremlin's spokesman?"], ["ask", "--json", "Who is the Kremlin's spokesman?"], ["index"]):
+        assert f"the documents folder {fresh_project / 'nothere'} does not exist" in one_line_error(misspelt(*command))
+    assert run(fresh_project, "index").returncode == 0
+    assert "the index was not changed" in one_line_error(misspelt("index"))  # a misspelt folder never empties the index
+    assert run(fresh_project, "status").stdout.startswith("1 documents, ")
+
+
+def test_a_folder_with_nothing_readable_is_said(tmp_path):
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "slides.pptx").write_bytes(b"PK\x03\x04")
+    message = one_line_error(run(tmp_path, "ask", "What is in the slides?"))
+    assert f"no documents are indexed: {tmp_path / 'seeds'} holds no file the assistant can read" in message
+
+
+def test_an_unreachable_chroma_server_is_said(fresh_project):
+    from conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "ASSISTANT_ROOT": str(fresh_project), "ASSISTANT_CHROMA_URL": url}
+    for command in (["ask", "Who is the Kremlin's spokesman?"], ["index"], ["status"]):
+        result = subprocess.run([ASSISTANT, *command], capture_output=True, text=True, env=env, timeout=300)
+        assert f"cannot reach the Chroma server at {url}" in one_line_error(result), command
