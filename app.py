@@ -13,6 +13,7 @@ from assistant.chat import Turn
 from assistant.docstore import BrokenIndex
 from assistant.errors import GeneratorError, NoDocuments, StoreUnreachable
 from assistant.pipeline import QuestionError
+from assistant.types import lead
 from assistant.ui_stream import show_notes, stream_answer
 from assistant.ui_text import broken_index, escape
 from assistant.ui_uploads import render_uploads
@@ -27,20 +28,33 @@ def get_assistant() -> Assistant:
     return assistant
 
 
-def cited(quote: dict) -> str:
-    """A quote as a block quote naming its source, page, section and offsets."""
+def cited(quote: dict, span: dict | None = None) -> str:
+    """A quote as a block quote naming its source, page, section and offsets; the short answer,
+    when it stands in this quote, highlighted."""
     where = [escape(quote["source"])]
     if quote.get("page") is not None:
         where.append(f"p. {quote['page']}")
     if quote.get("section"):
         where.append(f"§ {escape(quote['section'])}")
-    return f"> {escape(quote['text'])}\n\n— {', '.join(where)} \\[{quote['start']}:{quote['end']}\\]"
+    text = escape(quote["text"])
+    if span is not None:
+        at, end = span["start"] - quote["start"], span["end"] - quote["start"]
+        text = f"{escape(quote['text'][:at])}**{escape(quote['text'][at:end])}**{escape(quote['text'][end:])}"
+    return f"> {text}\n\n— {', '.join(where)} \\[{quote['start']}:{quote['end']}\\]"
 
 
 def render_answer(answer: dict, assistant: Assistant) -> None:
-    st.markdown(escape(answer["answer"]))
+    span = answer.get("answer_span")
+    shown = lead(answer["answer"], [q["text"] for q in answer["quotes"]], span["text"] if span else None)
+    if shown:
+        st.markdown(f"**{escape(shown)}**" if span else escape(shown))
+    if answer.get("reason"):
+        st.caption(escape(answer["reason"]))
     for i, quote in enumerate(answer["quotes"], 1):
-        st.markdown(cited(quote))
+        st.markdown(cited(quote, span if span and span["quote"] == i - 1 else None))
+        if answer.get("evidence") and answer["evidence"][i - 1]:
+            with st.expander(f"Why quote {i}"):
+                st.json(answer["evidence"][i - 1])
         text = assistant.text(quote["source"]) or ""
         before = text[max(0, quote["start"] - CONTEXT_CHARS):quote["start"]]
         after = text[quote["end"]:quote["end"] + CONTEXT_CHARS]

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .chat import REFERRING
+from .composing import answer_span
 from .entities import Entity, EntityRecognizer, make_recognizer
 from .lexical import digits, matches, normalize, tokens
 from .retrieval import Corpus
@@ -125,6 +126,21 @@ _NAME_OF_KIND = re.compile(
 _NAME_ONLY = r"[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*"  # no possessive; one way to split it, so no backtracking blow-up
 _WHO = re.compile(rf"^\W*(?:\w+\s+)?(?i:who|whom)\b(?!(?:\s+(?:is|was|are|were)|['’]s)\s+{_NAME_ONLY}\W*$)")
 _WHERE = re.compile(r"^\W*(?:\w+\s+)?(?i:where)\b")
+
+
+def _span_kind(needed: re.Pattern | Named | None) -> str | frozenset[str] | None:
+    """What the short answer is: a number, a time, a name with one of these labels, or none."""
+    if isinstance(needed, Named):
+        return needed.labels
+    if needed is None:
+        return None
+    return "number" if needed is _NUMBER else "time"
+
+
+def _kind_name(needed: re.Pattern | Named) -> str:
+    if isinstance(needed, Named):
+        return "a name of the kind"
+    return "a number" if needed is _NUMBER else "a time or date"
 
 
 def wants_type(question: str) -> re.Pattern | Named | None:
@@ -572,9 +588,11 @@ class ExtractiveGenerator:
             for e in sorted((e for pick in picks for e in pick), key=lambda e: -e.support(s)):
                 if e.support(s) >= s.closest_min_support:
                     near.setdefault((e.source, e.start), e)
+            best = max((pick[0] for pick in picks if pick), key=lambda e: e.support(s), default=None)
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
                 closest=[self._quote(e, corpus) for e in list(near.values())[: s.max_quotes]],
+                reason=self._refusal(best, wants_type(parts[0]) if len(parts) == 1 else None),
             )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):
@@ -583,6 +601,16 @@ class ExtractiveGenerator:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
         quotes = self._with_continuations([self._quote(e, corpus) for e in ordered], corpus)
+        decided = {(e.source, e.start): e for e in ordered}
+        evidence = [self._features(decided[(q.source, q.start)]) if (q.source, q.start) in decided else {} for q in quotes]
+        best_first = sorted(range(len(quotes)), key=lambda i: -evidence[i].get("support", -1.0))
+        span = None
+        if len(parts) == 1:
+            asked = Asked.of(question, corpus, s)
+            span = answer_span(
+                _span_kind(asked.needed), question, quotes, best_first, asked.focus,
+                self.entities.entities if self.entities is not None else None,
+            )
         return Answer(
             question=question,
             answer=" ".join(" ".join(q.text.split()) for q in quotes),
@@ -591,4 +619,24 @@ class ExtractiveGenerator:
             passages=passages,
             support=top,
             generator=self.name,
+            answer_span=span,
+            evidence=evidence,
         )
+
+    def _refusal(self, best: Evidence | None, needed) -> str:
+        """Why it abstains, in one line."""
+        s = self.settings
+        if best is None:
+            return "nothing in the documents comes close to this question"
+        if not best.has_type and needed is not None:
+            return f"no sentence found holds {_kind_name(needed)}, which the question asks for"
+        return f"the best sentence's support {best.support(s):.2f} is below the threshold {s.abstain_threshold:.2f}"
+
+    def _features(self, e: Evidence) -> dict:
+        """What decided a quote, as ``--json`` shows it."""
+        return {
+            "support": round(e.support(self.settings), 4), "dense": round(e.dense, 4), "coverage": round(e.coverage, 4),
+            "meaning": None if e.meaning is None else round(e.meaning, 4), "has_type": e.has_type,
+            "missing_entities": round(e.missing_entities, 2), "missing_focus": e.missing_focus, "unmatched": e.unmatched,
+            "covered": sorted(e.covered),
+        }

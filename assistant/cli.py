@@ -143,19 +143,26 @@ def _json_line(result: dict) -> str:
     return text
 
 
-def _cited(marker: str, quote) -> str:
-    return f"\n  {marker} “{quote.text}”\n      — {quote.citation()}"
+def _cited(marker: str, quote, span=None) -> str:
+    text = quote.text
+    if span is not None:  # the short answer, marked where it stands in its quote
+        at, end = span.start - quote.start, span.end - quote.start
+        text = f"{text[:at]}⟦{text[at:end]}⟧{text[end:]}"
+    return f"\n  {marker} “{text}”\n      — {quote.citation()}"
 
 
 def format_answer(answer) -> str:
-    lines = [answer.answer]
-    lines += [_cited(f"[{i}]", quote) for i, quote in enumerate(answer.quotes, 1)]
+    lines = [answer.lead] if answer.lead else []
+    if answer.abstained and answer.reason:
+        lines.append(f"({answer.reason})")
+    span = answer.answer_span
+    lines += [_cited(f"[{i}]", quote, span if span and span.quote == i - 1 else None) for i, quote in enumerate(answer.quotes, 1)]
     if answer.closest:
         lines.append("\nClosest passages (not enough to answer):")
     lines += [_cited("-", quote) for quote in answer.closest]
     dropped = f", {answer.dropped_quotes} unverifiable quotes dropped" if answer.dropped_quotes else ""
     lines.append(f"\n({answer.latency_ms:.0f} ms, {answer.generator}{dropped})")
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")
 
 
 @cli.command()

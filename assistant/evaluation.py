@@ -237,6 +237,11 @@ class CaseResult:
     missing_in_quotes: list[str] = field(default_factory=list)
     missing_in_passages: list[str] = field(default_factory=list)
     error: str | None = None
+    short_answer: str | None = None  # the span the answer led with, when the question asked for one
+
+    @property
+    def short_correct(self) -> bool:
+        return self.answerable and self.short_answer is not None and not missing_facts(self.short_answer, tuple(tuple(f) for f in self.expect))
 
     @property
     def fact_correct(self) -> bool:
@@ -300,6 +305,7 @@ def score_case(
         abstained=answer.abstained,
         quotes=quotes,
         latency_ms=latency_ms,
+        short_answer=answer.answer_span.text if answer.answer_span and not answer.abstained else None,
     )
     if case.answerable:
         result.missing_in_answer = missing_facts(answer.answer, case.expect)
@@ -343,6 +349,7 @@ METRICS = {
     "quote_validity": "quotes whose text equals the re-extracted source text at their offsets",
     "quote_support": "answerable cases whose expected facts all appear inside the quotes",
     "whole_quotes": "quotes that start and end at sentence edges (no fragment of a sentence)",
+    "short_answer_accuracy": "answerable cases answered with a short answer (a span) that holds every expected fact, of those with one",
     "retrieval_recall": "answerable cases whose retrieved passages (top k) contain every expected fact",
     "abstention_precision": "abstentions that were on unanswerable cases",
     "abstention_recall": "unanswerable cases the assistant abstained on",
@@ -375,6 +382,7 @@ def compute_metrics(results: list[CaseResult]) -> dict[str, Metric]:
         _rate("quote_validity", sum(q.valid for q in quotes), len(quotes)),
         _rate("quote_support", sum(r.quote_supported for r in answerable), len(answerable)),
         _rate("whole_quotes", sum(q.whole for q in quotes), len(quotes)),
+        _rate("short_answer_accuracy", sum(r.short_correct for r in answerable), sum(r.short_answer is not None for r in answerable)),
         _rate("retrieval_recall", sum(r.retrieved for r in answerable), len(answerable)),
         _rate("abstention_precision", sum(not r.answerable for r in abstained), len(abstained)),
         _rate("abstention_recall", sum(r.abstained for r in unanswerable), len(unanswerable)),
@@ -398,7 +406,8 @@ class Report:
         return [r for r in self.results if not r.passed]
 
     def value(self, name: str) -> float | None:
-        return self.metrics[name].value
+        metric = self.metrics.get(name)  # a report written before the metric existed did not measure it
+        return metric.value if metric else None
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -153,6 +153,16 @@ class Quote:
         return f"{', '.join(parts)} [{self.start}:{self.end}]"
 
 
+@dataclass(frozen=True)
+class AnswerSpan:
+    """The short answer: ``text`` is ``quotes[quote].text`` at document offsets ``[start:end]``."""
+
+    quote: int
+    start: int
+    end: int
+    text: str
+
+
 @dataclass
 class Answer:
     question: str
@@ -167,6 +177,15 @@ class Answer:
     query: str = ""  # the retrieval query, after follow-up rewriting
     notice: str = ""  # one line on what went wrong and what was done instead (an LLM fallback)
     closest: list[Quote] = field(default_factory=list)  # on abstention: the best sentences found, too weak to answer with
+    answer_span: AnswerSpan | None = None  # the span a typed question asks for (a number, a time, a name), inside a quote
+    reason: str = ""  # on abstention: why, in one line
+    evidence: list[dict] = field(default_factory=list)  # per quote: the features that decided it ({} for a quote that continues another)
+
+    @property
+    def lead(self) -> str:
+        """What to show above the quotes: the span the question asks for, else the answer text,
+        else nothing when that text is only the quotes again (a reader never sees it twice)."""
+        return lead(self.answer, [q.text for q in self.quotes], self.answer_span.text if self.answer_span else None)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``assistant ask --json``."""
@@ -181,6 +200,9 @@ class Answer:
             "support": round(self.support, 4),
             **({"notice": self.notice} if self.notice else {}),
             **({"closest": [asdict(q) for q in self.closest]} if self.closest else {}),
+            "answer_span": asdict(self.answer_span) if self.answer_span else None,
+            **({"reason": self.reason} if self.reason else {}),
+            **({"evidence": self.evidence} if self.evidence else {}),
         }
 
 
@@ -190,3 +212,12 @@ class Claim:
 
     passage: int
     text: str
+
+
+def lead(answer: str, quotes: list[str], span: str | None) -> str:
+    """See :attr:`Answer.lead` (also used on the JSON shape of an answer)."""
+    if span:
+        return span
+    if quotes and " ".join(answer.split()) == " ".join(" ".join(q.split()) for q in quotes):
+        return ""
+    return answer

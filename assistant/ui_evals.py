@@ -56,13 +56,14 @@ def show_report(report: evaluation.Report, folder: Path, thresholds: evaluation.
             st.error(escape("Outside thresholds: " + "; ".join(problems)))
         else:
             st.success("Every metric is within its threshold.")
-    st.table(evaluation.metric_rows(report, thresholds))
+    # st.table renders cells as markdown: ">= 90%" would be a block quote, so every cell is escaped
+    st.table([{key: escape(str(value)) for key, value in row.items()} for row in evaluation.metric_rows(report, thresholds)])
     chart = folder / "chart.png"
     if chart.is_file():
         st.image(str(chart))
     failed = evaluation.failed_rows(report)
     st.subheader(f"Failed cases ({len(failed)} of {len(report.results)})")
-    if failed:  # st.table renders cells as markdown: questions and answers are shown escaped
+    if failed:
         st.table([{key: escape(str(value)) for key, value in row.items()} for row in failed])
     else:
         st.write("None.")

@@ -60,6 +60,53 @@ def test_a_refusal_shows_the_closest_sentences_verbatim_but_not_for_off_topic_qu
     assert "Closest" not in format_answer(off_topic) and "closest" not in off_topic.to_dict()
 
 
+SHORT_ANSWERS = {
+    "How much was the additional military aid package the U.S. approved worth?": "$725 million",
+    "What share of Ukraine's territory do Russian forces control?": "20 percent",
+    "When did Russia's invasion of Ukraine begin?": "February 2022",
+    "On what day of the week was the Izvestia interview published?": "Wednesday",
+    "Who is the Kremlin's spokesman?": "Dmitry Peskov",
+    "Who did Trump name as his special envoy for the war?": "Keith Kellogg",
+    "Which newspaper interviewed Peskov?": "Izvestia",
+}
+
+
+@pytest.mark.parametrize("question,short", SHORT_ANSWERS.items())
+def test_a_typed_question_leads_with_its_span_inside_a_quote(assistant, project, question, short):
+    from assistant.cli import format_answer
+
+    answer = assistant.ask(question)
+    span = answer.answer_span
+    assert span is not None and span.text == short and answer.lead == short, answer.to_dict()
+    quote = answer.quotes[span.quote]
+    assert quote.start <= span.start < span.end <= quote.end
+    assert extracted_text(project, quote.source)[span.start:span.end] == short
+    shown = format_answer(answer)
+    assert shown.startswith(f"{short}\n") and f"⟦{short}⟧" in shown  # marked inside its quote
+    assert answer.to_dict()["answer_span"] == {"quote": span.quote, "start": span.start, "end": span.end, "text": short}
+    assert answer.to_dict()["evidence"][span.quote]["support"] >= assistant.settings.abstain_threshold
+
+
+def test_a_how_or_why_question_has_no_span_and_is_shown_once(assistant):
+    from assistant.cli import format_answer
+
+    answer = assistant.ask("What outcome has the incoming U.S. president indicated he wants for the war?")
+    assert not answer.abstained and answer.answer_span is None and answer.lead == ""
+    shown = format_answer(answer)
+    assert shown.count(answer.quotes[0].text) == 1  # the sentence is the answer: not printed twice
+
+
+def test_a_refusal_says_why_in_one_line(assistant):
+    from assistant.cli import format_answer
+
+    off_topic = assistant.ask("What is the capital of Australia?")
+    near_miss = assistant.ask("How old is Dmitry Peskov?")
+    for answer in (off_topic, near_miss):
+        assert answer.abstained and answer.reason and "\n" not in answer.reason
+        assert f"({answer.reason})" in format_answer(answer) and answer.to_dict()["reason"] == answer.reason
+    assert "below the threshold 0.44" in off_topic.reason or "nothing" in off_topic.reason
+
+
 def test_every_quote_is_verbatim_at_its_offsets(assistant, project):
     quotes = [q for question in ANSWERABLE for q in assistant.ask(question).quotes]
     assert len(quotes) >= len(ANSWERABLE)
@@ -333,3 +380,26 @@ def test_small_document_follow_up_about_the_person_named_before(museum):
         {"question": "Who is the director of the Harbor Museum?", "answer": museum.ask("Who is the director of the Harbor Museum?").answer}])
     assert not answer.abstained
     assert any("maritime maps" in q.text for q in answer.quotes)
+
+
+def test_span_rules_on_hand_made_quotes():
+    from assistant.composing import answer_span
+    from assistant.entities import Entity
+    from assistant.types import Quote
+
+    def quote(text):
+        return Quote(text=text, source="s.txt", start=100, end=100 + len(text))
+
+    aid = quote("In 2024 the $725 million package added 9 tanks to the 2 already sent.")
+    # a year is not a quantity; a number the question states is not its answer; the unit counted comes along
+    assert answer_span("number", "How many tanks did the package add besides the 2 sent?", [aid], [0], frozenset({"tank"})).text == "$725 million"
+    assert answer_span("number", "How many tanks beyond the $725 million?", [aid], [0], frozenset({"tank"})).text == "9 tanks"
+    dated = quote("The talks, first held on March 26th, 2022, resumed on Wednesday.")
+    assert answer_span("time", "When were the talks first held?", [dated], [0]).text == "March 26th, 2022"
+    west = quote("The West welcomed Volodymyr Zelenskyy.")
+    people = lambda texts: [(Entity("NORP", "West"), Entity("PERSON", "Volodymyr Zelenskyy"))]
+    span = answer_span(frozenset({"PERSON", "NORP", "GPE"}), "Who is the president?", [west], [0], entities=people)
+    assert (span.text, span.start) == ("Volodymyr Zelenskyy", 100 + west.text.index("Volodymyr"))
+    assert answer_span(None, "Why did the talks resume?", [west], [0]) is None
+    # the best-supported quote is searched first, whatever its place in reading order
+    assert answer_span("number", "How much?", [aid, quote("It cost 3 euros.")], [1, 0]).quote == 1

@@ -58,6 +58,11 @@ def test_chat_answers_with_quote_and_status(assistant, project, monkeypatch):
     assert "725 million" in shown
     assert "seeds/000_74b09fb6327d5bb6.txt" in shown
     assert len(at.expander) >= 1
+    markdown = [m.value for m in at.markdown]
+    assert f"**{escape('$725 million')}**" in markdown  # the short answer leads
+    in_quote = next(m for m in markdown if m.startswith("> ") and "approved" in m)
+    assert f"**{escape('$725 million')}**" in in_quote  # and is highlighted inside its quote
+    assert sum(m.count("approved an additional military aid package") for m in markdown if not m.startswith("…")) == 1  # shown once
 
 
 def test_a_refusal_shows_the_closest_passage_to_check_it_by(assistant, project, monkeypatch):

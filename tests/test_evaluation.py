@@ -160,6 +160,22 @@ def test_repo_cases_are_well_formed_and_their_facts_are_in_the_article():
     assert any(("20 percent" in f) for c in cases for f in c.expect)
 
 
+def test_short_answer_accuracy_counts_the_fact_inside_the_span():
+    from assistant.types import AnswerSpan
+
+    quote = _quote("Kyiv got nine tanks on Monday.")
+    right = _answer("How many tanks?", [quote])
+    right.answer_span = AnswerSpan(0, quote.start + 9, quote.start + 19, "nine tanks")
+    wrong = _answer("How many tanks?", [quote])
+    wrong.answer_span = AnswerSpan(0, quote.start, quote.start + 4, "Kyiv")
+    plain = _answer("What happened?", [quote])  # no span: not counted either way
+    results = [_score(_case("a", [["9"]]), right), _score(_case("b", [["9"]]), wrong), _score(_case("c", [["9"]]), plain)]
+    assert [r.short_answer for r in results] == ["nine tanks", "Kyiv", None]
+    metric = ev.compute_metrics(results)["short_answer_accuracy"]
+    assert (metric.count, metric.total) == (1, 2)
+    assert all(r.fact_correct for r in results)  # the full answer text still holds the fact
+
+
 def test_corpus_cases_are_well_formed_and_their_facts_are_in_their_documents():
     """Each corpus case names its document in its first tag; every expected fact (one of its
     alternatives) is in that document's extracted text, so a typo fails here, not the answerer."""

@@ -41,8 +41,10 @@ def test_evals_view_runs_the_suite_and_reopens_the_report(assistant, project, tm
     assert len(folders) == 1 and (folders[0] / "chart.png").is_file()
     metrics, *failed = at.table
     shown = metrics.value
-    assert list(shown["metric"])[:2] == ["fact_accuracy", "quote_validity"]
-    assert shown.loc[shown["metric"] == "quote_validity", "value"].iloc[0].startswith("100.0% (")
+    assert list(shown["metric"])[:2] == [escape("fact_accuracy"), escape("quote_validity")]
+    assert shown.loc[shown["metric"] == escape("quote_validity"), "value"].iloc[0].startswith(escape("100.0% ("))
+    # the threshold cell is escaped markdown: ">= 100%" as written, not a block quote
+    assert shown.loc[shown["metric"] == escape("quote_validity"), "threshold"].iloc[0] == escape(">= 100%")
     assert len(at.get("image")) == 1
     header = next(h.value for h in at.subheader if h.value.startswith("Failed cases"))
     n_failed = int(header.split("(")[1].split()[0])
