@@ -26,6 +26,13 @@ class Hit:
     similarity: float  # cosine similarity (1 - cosine distance)
 
 
+# Cosine for normalised vectors. Chroma's HNSW index is approximate: with its default search
+# breadth (10, raised to the k asked for) two builds of the same chunks, whose graphs differ with
+# thread timing, returned different neighbours and changed an answer of the corpus eval. A breadth
+# of 200 and one insertion thread make the nearest chunks the same for every build.
+COLLECTION_METADATA = {"hnsw:space": "cosine", "hnsw:search_ef": 200, "hnsw:num_threads": 1}
+
+
 def embedded_store_path(index_path: Path) -> Path:
     """Where an index folder keeps its embedded Chroma store (its database is ``chroma.sqlite3`` there)."""
     return index_path / "chroma"
@@ -123,7 +130,7 @@ class VectorStore:
         self._max_batch: int | None = None
         with _damage():
             self._collection = client.get_or_create_collection(
-                collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                collection, metadata=COLLECTION_METADATA, embedding_function=None
             )
         space = (self._collection.metadata or {}).get("hnsw:space")
         if space != "cosine":
@@ -182,5 +189,5 @@ class VectorStore:
         with _damage():
             self._client.delete_collection(self._name)
             self._collection = self._client.get_or_create_collection(
-                self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                self._name, metadata=COLLECTION_METADATA, embedding_function=None
             )
