@@ -76,3 +76,17 @@ def test_nothing_changed_run_skips_the_vector_store_until_its_file_changes(fresh
     checked = Assistant(Settings(root=fresh_project), embedder=embedder)
     assert not checked.index().changed and checked._store is not None
     # (a lost or damaged store is still found: tests/test_broken_index.py, in new processes)
+
+
+def test_a_change_to_the_readers_reads_every_document_again(fresh_project, embedder, monkeypatch):
+    from assistant import indexing
+    from assistant.readers import reader_version
+
+    assistant = Assistant(Settings(root=fresh_project), embedder=embedder)
+    assistant.index()
+    assert assistant.index().kept == ["seeds/000_74b09fb6327d5bb6.txt"]
+    assert reader_version() == reader_version() and len(reader_version()) == 12  # a digest of the readers' code and data
+    monkeypatch.setattr(indexing, "reader_version", lambda: "0" * 12)  # as after an upgrade of the readers
+    report = assistant.index()
+    assert report.rebuilt and report.added == ["seeds/000_74b09fb6327d5bb6.txt"]
+    assert "the document readers changed" in report.repaired
