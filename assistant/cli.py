@@ -253,7 +253,7 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
     """Run the grounding eval cases and report facts, quotes, retrieval, abstention and latency.
 
     \b
-    Writes report.json, report.md and chart.png to evals/reports/<UTC time>/.
+    Writes report.json, report.md and chart.png to evals/reports/<UTC time>/ (a suite: its own reports/).
     Examples:
       assistant eval
       assistant eval --check          # fails, naming each metric below its threshold
@@ -282,7 +282,7 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
 
     with click.progressbar(length=len(cases), label="asking", file=sys.stderr) as bar:
         report = _run(evaluation.run, Assistant(settings), cases, progress=lambda done, _total: bar.update(done - bar.pos))
-    folder = evaluation.write_report(report, out or settings.evals_path / "reports", thresholds)
+    folder = evaluation.write_report(report, out or (suite if suite is not None else settings.evals_path) / "reports", thresholds)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
