@@ -52,14 +52,14 @@ def render_answer(answer: dict, assistant: Assistant) -> None:
         st.caption(escape(answer["reason"]))
     for i, quote in enumerate(answer["quotes"], 1):
         st.markdown(cited(quote, span if span and span["quote"] == i - 1 else None))
-        if answer.get("evidence") and answer["evidence"][i - 1]:
-            with st.expander(f"Why quote {i}"):
-                st.json(answer["evidence"][i - 1])
         text = assistant.text(quote["source"]) or ""
         before = text[max(0, quote["start"] - CONTEXT_CHARS):quote["start"]]
         after = text[quote["end"]:quote["end"] + CONTEXT_CHARS]
         with st.expander(f"Quote {i} in its passage"):
             st.markdown(f"…{escape(before)}**{escape(quote['text'])}**{escape(after)}…")
+        if answer.get("evidence") and answer["evidence"][i - 1]:
+            with st.expander(f"Why quote {i}"):
+                st.json(answer["evidence"][i - 1])
     if answer.get("closest"):
         with st.expander("Closest passages: not enough to answer"):
             for quote in answer["closest"]:
