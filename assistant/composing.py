@@ -61,9 +61,13 @@ def _find(kind, text: str, question: str, stated: set[str], focus: frozenset[str
     if kind == "number":
         for match in _NUMBER.finditer(text):
             value = match.group().strip()
-            if digits(normalize(value)) in stated or (_YEAR_ONLY.fullmatch(value) and not re.search(_SCALE, value)):
+            if digits(normalize(value)) in stated:
                 continue
-            return _with_unit(text, match.start(), match.end(), focus)
+            span = _with_unit(text, match.start(), match.end(), focus)
+            if _YEAR_ONLY.fullmatch(value) and span[1] == match.end():  # "in 2019" is a time; "1800 people" a count
+                continue
+            return span
+        return None
         return None
     if kind == "time":
         for match in _DATE.finditer(text):
@@ -80,10 +84,11 @@ def _find(kind, text: str, question: str, stated: set[str], focus: frozenset[str
     # A person before an organisation before a place: "Who is the president…?" names someone,
     # though the sentence may name the West first.
     found.sort(key=lambda e: _LABEL_ORDER.index(e.label) if e.label in _LABEL_ORDER else len(_LABEL_ORDER))
-    if not found:
-        return None
-    at = text.find(found[0].text)
-    return at, at + len(found[0].text)
+    for entity in found:  # where it stands as a word, never inside another ("Ann" in "Annual")
+        at = re.search(rf"(?<!\w){re.escape(entity.text)}(?!\w)", text)
+        if at:
+            return at.start(), at.end()
+    return None
 
 
 def _with_unit(text: str, start: int, end: int, focus: frozenset[str]) -> tuple[int, int]:

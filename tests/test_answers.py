@@ -403,3 +403,15 @@ def test_span_rules_on_hand_made_quotes():
     assert answer_span(None, "Why did the talks resume?", [west], [0]) is None
     # the best-supported quote is searched first, whatever its place in reading order
     assert answer_span("number", "How much?", [aid, quote("It cost 3 euros.")], [1, 0]).quote == 1
+
+
+def test_span_rules_found_in_review():
+    from assistant.composing import answer_span
+    from assistant.entities import Entity
+    from assistant.types import Quote
+
+    plant = Quote(text="The plant employs 1800 people and runs 2 shifts.", source="s.txt", start=0, end=48)
+    assert answer_span("number", "How many people does the plant employ?", [plant], [0], frozenset({"peopl"})).text == "1800 people"
+    report = Quote(text="The Annual report was written by Ann.", source="s.txt", start=0, end=37)
+    span = answer_span(frozenset({"PERSON"}), "Who wrote it?", [report], [0], entities=lambda texts: [(Entity("PERSON", "Ann"),)])
+    assert (span.start, span.text) == (report.text.rindex("Ann"), "Ann")  # the word, not inside "Annual"

@@ -219,3 +219,25 @@ def test_a_sentence_introducing_a_list_is_quoted_with_the_list(tmp_path, embedde
         "NULL. The value is missing.", "INTEGER. A signed whole number.", "TEXT. A string.",
     ]  # each item one whole quote
     assert all(q.section == "Storage" for q in answer.quotes)
+
+
+def test_plain_text_edge_cases_found_in_review(tmp_path):
+    steps = "Setup\n\n1. Connect the yellow cable to the WAN port.\n\n2. Press the reset button.\n"
+    document, found = read(tmp_path, "steps.txt", steps)
+    assert "Connect the yellow cable to the WAN port." in found  # a numbered step is a list item, not a heading
+    assert section_of(document, "Connect") == ("Setup",)
+    document, found = read(tmp_path, "cold.md", "---\ntitle: Backup guide\n---\n\n# Cold\n\n-5 degrees is the lowest setting.\n**Warning**: it freezes.\n")
+    assert found == ["-5 degrees is the lowest setting.", "**Warning**: it freezes."]  # no list mark cut outside a list
+    assert section_of(document, "-5 degrees") == ("Cold",)  # front matter is not a heading
+    inventory = "\n".join(f"item {i} shelf {i % 7} count {i * 3}" for i in range(400)) + "\n"
+    document, found = read(tmp_path, "inventory.txt", inventory)
+    assert len(found) > 10 and max(map(len, found)) <= 1000  # no quote runs to pages
+    assert all(document.text[document.text.index(s):].startswith(s) for s in found)
+    paged = "First page text here.\n\x0cSecond page, after a form feed.\n\nA last paragraph.\n"
+    document, found = read(tmp_path, "paged.txt", paged)
+    assert "A last paragraph." in found and document.text == paged
+
+
+def test_html_heading_keeps_a_hash_that_is_part_of_its_name(tmp_path):
+    document, _ = read(tmp_path, "c.html", "<main><h2>C#<a class='headerlink' href='#c'>¶</a></h2><p>A language.</p></main>")
+    assert section_of(document, "A language") == ("C#",)

@@ -16,6 +16,7 @@ _HEADING = re.compile(r"heading\s*(\d)", re.IGNORECASE)
 def read_docx(data: bytes) -> Extracted:
     try:
         import docx
+        import docx.enum.style
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # a dependency of the project; only a broken install lacks it
@@ -28,21 +29,26 @@ def read_docx(data: bytes) -> Extracted:
 
     parts: list[str] = []
     blocks: list[Block] = []
+    length = 0
+    styles = {style.style_id: style.name or "" for style in document.styles}  # looked up once, not per paragraph
+    default = document.styles.default(docx.enum.style.WD_STYLE_TYPE.PARAGRAPH)
 
     def add(text: str, kind: str, level: int = 0) -> None:
+        nonlocal length
         text = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
         if not text:
             return
-        start = sum(map(len, parts)) + len(parts)  # one newline between blocks
+        start = length + (1 if parts else 0)  # one newline between blocks
+        length = start + len(text)
         parts.append(text)
-        blocks.append(Block(start, start + len(text), kind, level))
+        blocks.append(Block(start, length, kind, level))
 
     body = document.element.body
     for element in body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
             paragraph = Paragraph(element, document)
-            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            style = styles.get(element.style, "") if element.style else (default.name if default is not None else "")
             heading = _HEADING.match(style)
             if style.lower() == "title":
                 add(paragraph.text, "heading", 1)

@@ -34,7 +34,7 @@ _LINK_SHARE = 0.75
 _WORDS_PER_LINK = 6
 _LINK_LISTS = {"ul", "ol", "div", "table", "dl", "header", "aside", "section", "menu"}
 _SPACE = re.compile(r"[ \t\r\n\f\v\u200b]+")
-_PERMALINK = re.compile(r"[\s¶#§🔗]+$")  # the anchor mark themes append to headings
+_PERMALINK = re.compile(r"(?:\s*[¶§🔗]|\s+#)+\s*$")  # the anchor mark themes append to headings ("C#" keeps its #)
 
 
 def read_html(data: bytes) -> Extracted:
@@ -46,7 +46,10 @@ def read_html(data: bytes) -> Extracted:
         tag.decompose()
     skipped = (Comment, Declaration, Doctype, ProcessingInstruction)
     builder = _Builder()
-    builder.walk(_main_content(soup), skipped)
+    try:
+        builder.walk(_main_content(soup), skipped)
+    except RecursionError as exc:  # thousands of unclosed elements nest that deep
+        raise LoadError("HTML nested too deeply to read (unclosed elements?)") from exc
     builder.flush()
     if not builder.blocks:
         raise LoadError("no visible text (only markup or scripts)")

@@ -87,13 +87,16 @@ def _paragraphs(lines: list[tuple[int, str | None]]) -> tuple[str, list[Block]]:
     blocks: list[Block] = []
     current: list[str] = []
     page = 0
+    length = 0  # of the text so far, blocks joined by newlines
     runs_on = False  # the last line reached the full width: the next line continues it
 
     def close() -> None:
+        nonlocal length
         if not current:
             return
         text = "".join(current)
-        start = sum(map(len, parts)) + len(parts)
+        start = length + (1 if parts else 0)
+        length = start + len(text)
         parts.append(text)
         one_line = len(current) == 1
         level = title_level(text, alone=True) if one_line else None

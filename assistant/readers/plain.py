@@ -29,13 +29,16 @@ _BOMS = [
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # not tab, newlines, form feed or ESC
 _BINARY_SHARE = 0.05  # text has next to no control bytes; random or compressed data has about 9 %
 
-_MARKER = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+]|\d{1,9}[.)])?[ \t]*")  # list and quote marks opening a line
+_MARKER = re.compile(r"[ \t]*(?:>[ \t]?)*[ \t]*(?:(?:[-*+]|\d{1,9}[.)])(?=[ \t]))?[ \t]*")  # list and quote marks opening an item's line
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # lines as markdown-it counts them (not at form feeds or U+2028)
+_FRONT_MATTER = re.compile(r"---[ \t]*\r?\n.*?\n---[ \t]*(?:\r?\n|$)", re.DOTALL)
 # "2.1 Scope", "Section 3. Terms", "A. Definitions", "IV) Remedies": a number, then a capitalised title.
 _NUMBERED_TITLE = re.compile(
     r"(?:(?i:section|chapter|part|article|appendix)\s+)?(\d+(?:\.\d+)*\.?|(?:[A-Z]|[IVXLC]+)[.)])\s+[A-Z(\"'“][^\n]*"
 )
 _SENTENCE_END = re.compile(r"[.,;:!?]$")
 _TITLE_SHARE = 0.6  # a title line opening a block is at most this share of the longest line under it
+_TITLE_WORDS_WITH_STOP = 4  # a numbered line ending in a full stop is a title only when this short
 
 
 def decode_text(data: bytes) -> str:
@@ -74,7 +77,8 @@ def first_line_title(text: str, blocks: list[Block]) -> tuple[list[Block], str]:
 
 def read_markdown(data: bytes) -> Extracted:
     text = _nonblank(decode_text(data))
-    blocks = _blocks(text, _parser(True))
+    front = _FRONT_MATTER.match(text)  # YAML front matter is metadata, not a heading or a sentence
+    blocks = [b for b in _blocks(text, _parser(True)) if not front or b.start >= front.end()]
     title = next((text[b.start:b.end] for b in blocks if b.kind == "heading" and b.level == 1), "")
     return Extracted(text, blocks, title)
 
@@ -97,7 +101,7 @@ def _parser(markdown: bool):
 
 def _blocks(text: str, parser) -> list[Block]:
     """Block spans from the parser's line map, trimmed, list and quote marks left out."""
-    lines = text.splitlines(keepends=True)
+    lines = [m.group() for m in _LINE.finditer(text) if m.group()]
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -119,7 +123,9 @@ def _blocks(text: str, parser) -> list[Block]:
             continue
         elif token.type == "paragraph_open":
             start, end = span(*token.map)
-            start = _MARKER.match(text, start, end).end()
+            if context:  # only an item's or a quotation's first line opens with a mark ("-5 degrees" keeps its minus)
+                start = _MARKER.match(text, start, end).end()
+            start += len(text[start:end]) - len(text[start:end].lstrip())
             blocks.append(Block(start, end, context[-1] if context else "paragraph"))
         elif token.type == "heading_open":
             first, last = token.map
@@ -184,7 +190,9 @@ def title_level(line: str, alone: bool) -> int | None:
         return None
     numbered = _NUMBERED_TITLE.fullmatch(line)
     title = line[numbered.end(1):] if numbered else ""
-    if numbered and sum(c.isdigit() for c in title) <= 0.2 * len(title) and (alone or not _SENTENCE_END.search(line)) and not line.rstrip(".").replace(".", "").isdigit():
+    # "0. Definitions." alone is a title; "1. Connect the yellow cable to the WAN port." is a step.
+    titled = not _SENTENCE_END.search(line) or (alone and len(words) <= _TITLE_WORDS_WITH_STOP)
+    if numbered and sum(c.isdigit() for c in title) <= 0.2 * len(title) and titled and not line.rstrip(".").replace(".", "").isdigit():
         return 2 + numbered.group(1).rstrip(".").count(".")
     letters = [c for c in line if c.isalpha()]
     spelled = [w for w in words if len(w) >= 3 and w.isalpha()]
