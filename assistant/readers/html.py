@@ -10,6 +10,7 @@ forms and footers are dropped. Scripts, styles and comments never reach the text
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import LoadError
 from ..types import Block
@@ -45,9 +46,10 @@ def read_html(data: bytes) -> Extracted:
     for tag in soup(list(_INVISIBLE)):
         tag.decompose()
     skipped = (Comment, Declaration, Doctype, ProcessingInstruction)
-    builder = _Builder()
+    main = _main_content(soup)
+    builder = _Builder(_text_counts(main, skipped))
     try:
-        builder.walk(_main_content(soup), skipped)
+        builder.walk(main, skipped)
     except RecursionError as exc:  # thousands of unclosed elements nest that deep
         raise LoadError("HTML nested too deeply to read (unclosed elements?)") from exc
     builder.flush()
@@ -65,27 +67,67 @@ def _main_content(soup):
     return articles[0] if len(articles) == 1 else soup
 
 
-def _is_chrome(tag) -> bool:
+def _is_chrome(tag, links: dict[int, _Text]) -> bool:
     role = (tag.get("role") or "").lower()
     if tag.name in _CHROME or role in _CHROME_ROLES or tag.has_attr("hidden") or tag.get("aria-hidden") == "true":
         return True
-    return tag.name in _LINK_LISTS and _mostly_links(tag)
+    return tag.name in _LINK_LISTS and links[id(tag)].mostly_links()
 
 
-def _mostly_links(tag) -> bool:
-    links = tag.find_all("a")
-    if len(links) < 2:
-        return False
-    text = len(" ".join(tag.get_text(" ").split()))
-    linked = sum(len(" ".join(a.get_text(" ").split())) for a in links)
-    words = len(tag.get_text(" ").split())
-    return text > 0 and linked >= _LINK_SHARE * text and words <= _WORDS_PER_LINK * len(links)
+@dataclass
+class _Text:
+    """How much text an element holds and how much of it is inside links, counted once for the whole
+    page (bottom-up), not per container: a page of thousands of nested divs reads in one pass."""
+
+    chars: int = 0  # characters of its words
+    words: int = 0
+    linked: int = 0  # characters of its links' text, spaces between their words included
+    links: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.chars + max(self.words - 1, 0)
+
+    def add(self, other: _Text) -> None:
+        self.chars += other.chars
+        self.words += other.words
+        self.linked += other.linked
+        self.links += other.links
+
+    def mostly_links(self) -> bool:
+        return self.links >= 2 and self.length > 0 and self.linked >= _LINK_SHARE * self.length and self.words <= _WORDS_PER_LINK * self.links
+
+
+def _text_counts(root, skipped) -> dict[int, _Text]:
+    from bs4 import NavigableString, Tag
+
+    counts: dict[int, _Text] = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.children if isinstance(child, Tag))
+            continue
+        total = _Text()
+        for child in node.children:
+            if isinstance(child, Tag):
+                total.add(counts[id(child)])
+            elif isinstance(child, NavigableString) and not isinstance(child, skipped):
+                words = str(child).split()
+                total.chars += sum(map(len, words))
+                total.words += len(words)
+        if node.name == "a":
+            total.linked, total.links = total.length, total.links + 1
+        counts[id(node)] = total
+    return counts
 
 
 class _Builder:
     """Walks the tree, gathering inline text and closing a block at each block element."""
 
-    def __init__(self):
+    def __init__(self, links: dict[int, _Text]):
+        self.links = links
         self.parts: list[str] = []
         self.length = 0
         self.blocks: list[Block] = []
@@ -105,7 +147,7 @@ class _Builder:
 
     def element(self, tag, skipped) -> None:
         name = tag.name
-        if _is_chrome(tag):
+        if _is_chrome(tag, self.links):
             return
         if name == "br":
             self.inline.append("\n")
