@@ -156,12 +156,14 @@ class Indexer:
                 continue
             try:
                 document = extract(file, self.settings.max_text_chars)
+                spans = sentences(document)
+                if not spans:
+                    raise LoadError("nothing to quote: the text is only headings")
             except LoadError as exc:
                 report.problems.append(Problem(file.source, str(exc)))
                 seen.discard(file.source)  # a stale copy must not stay quotable
                 failed.add(file.source)
                 continue
-            spans = sentences(document)
             changed.append((document, self.chunker.split(document, spans), spans))
         for copy, original in copies.items():
             done = "which was skipped too" if original in failed else "indexed once, under that name"

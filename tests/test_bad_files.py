@@ -47,6 +47,7 @@ def write_corpus(root: Path) -> tuple[dict[str, str], set[str]]:
     put("truncated.pdf", minimal_pdf("Half a PDF")[:120], "unreadable PDF")
     scripts = "".join(f"<script>document.title = 'script {i}'; fetch('/steal?{i}')</script>" for i in range(200))
     put("only-scripts.html", f"<html><head>{scripts}</head><body>{scripts}<style>p{{}}</style></body></html>".encode(), "no visible text (only markup or scripts)")
+    put("headings.md", b"# Only\n\n## Headings here\n", "nothing to quote: the text is only headings")
     put("huge.txt", licence_text(200_000).encode(), "file is 0.2 MB, over the 0.1 MB limit (ASSISTANT_MAX_FILE_MB)")
     put("long.md", licence_text(60_000).encode(), "text is 60,000 characters long, over the 50,000 limit (ASSISTANT_MAX_TEXT_CHARS)")
     put("copy.txt", (seeds / "000_74b09fb6327d5bb6.txt").read_bytes(), f"same content as {SEED}; indexed once, under that name")
