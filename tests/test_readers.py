@@ -241,3 +241,18 @@ def test_plain_text_edge_cases_found_in_review(tmp_path):
 def test_html_heading_keeps_a_hash_that_is_part_of_its_name(tmp_path):
     document, _ = read(tmp_path, "c.html", "<main><h2>C#<a class='headerlink' href='#c'>¶</a></h2><p>A language.</p></main>")
     assert section_of(document, "A language") == ("C#",)
+
+
+def test_more_edge_cases_found_in_review(tmp_path):
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Outer"
+    table.rows[0].cells[1].add_table(rows=1, cols=1).rows[0].cells[0].text = "Nested value 42"
+    out = io.BytesIO()
+    document.save(out)
+    assert read(tmp_path, "nested.docx", out.getvalue())[1] == ["Outer | Nested value 42"]  # a nested table's text is kept
+    assert read(tmp_path, "pre.html", "<main><pre>line one<br>line two</pre></main>")[1] == ["line one\nline two"]
+    title_page = pdf_pages([["Annual Report", "2019", "The company grew by a third over the year, its best result since it was founded."]])
+    assert "2019" in read(tmp_path, "report.pdf", title_page)[0].text  # a year on a one-page PDF is no page number

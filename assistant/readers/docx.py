@@ -65,9 +65,15 @@ def read_docx(data: bytes) -> Extracted:
                     if cell._tc in seen:  # a merged cell is listed once per column it spans
                         continue
                     seen.append(cell._tc)
-                    cells.append(" ".join(cell.text.split()))
+                    cells.append(" ".join(_cell_text(cell).split()))
                 add(" | ".join(c for c in cells if c), "row")
     if not blocks:
         raise LoadError("no text (an empty document, or only images)")
     title = " ".join((document.core_properties.title or "").split())
     return Extracted("\n".join(parts), blocks, title)
+
+
+def _cell_text(cell) -> str:
+    """A cell's paragraphs and the text of any table nested in it (python-docx's ``cell.text`` has only the first)."""
+    nested = [" ".join(_cell_text(c) for row in table.rows for c in row.cells) for table in cell.tables]
+    return " ".join([cell.text, *nested])

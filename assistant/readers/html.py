@@ -153,6 +153,8 @@ class _Builder:
             self.inline.append("\n")
         elif name == "pre":
             self.flush()
+            for br in tag.find_all("br"):  # a line break in preformatted text is a line
+                br.replace_with("\n")
             self.add(tag.get_text().strip("\n").rstrip(), "code")
         elif name == "tr":
             self.flush()

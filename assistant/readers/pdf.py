@@ -24,6 +24,7 @@ from .plain import first_line_title, title_level
 _EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be running headers/footers
 _RUNNING_SHARE = 0.5  # a line on at least this share of pages (and on three) is a running header/footer
 _PAGE_NUMBER = re.compile(r"(?i)(?:page\s+)?[-–—(\[]?\s*(?:\d+|[ivxlc]+)\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d+)?")
+_PAGE_OFFSET = 500  # printed page numbers may start later than 1 (a chapter, a volume), not thousands later
 _FULL_LINE = 0.7  # a line at least this share of the document's typical line length runs on
 _BULLET = re.compile(r"[•●▪■◦‣∙·\-–*]\s|\(?[a-z0-9]{1,3}[.)]\s")
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
@@ -67,11 +68,20 @@ def _drop_running(pages: list[str]) -> list[tuple[int, str | None]]:
     out: list[tuple[int, str]] = []
     for number, (lines, edge) in enumerate(zip(page_lines, edges), 1):
         for i, line in enumerate(lines):
-            if i in edge and (seen[_shape(line)] >= needed or _PAGE_NUMBER.fullmatch(line)):
+            if i in edge and (seen[_shape(line)] >= needed or _page_number(line, len(pages))):
                 continue
             out.append((number, line))
         out.append((number, None))  # a page break; the next page may continue its paragraph
     return out
+
+
+def _page_number(line: str, pages: int) -> bool:
+    """A lone number at a page's edge that could number its pages ("12", "Page 3 of 17", "iv");
+    a year such as "2019" on a short document's title page is text."""
+    if not _PAGE_NUMBER.fullmatch(line):
+        return False
+    number = re.search(r"\d+", line)
+    return number is None or int(number.group()) <= pages + _PAGE_OFFSET
 
 
 def _shape(line: str) -> str:
