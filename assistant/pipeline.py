@@ -120,7 +120,9 @@ class Assistant:
 
     def _load_retriever(self, built: str | None) -> None:
         corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
-        self._retriever = HybridRetriever(self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight)
+        self._retriever = HybridRetriever(
+            self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight, self.settings.exact_search_max
+        )
         self._built_at = built
 
     # --- the API ---------------------------------------------------------------------------

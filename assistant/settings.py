@@ -55,6 +55,11 @@ class Settings(BaseSettings):
 
     top_k: int = Field(default=6, ge=1, description="Passages kept after fusing dense and lexical retrieval.")
     fetch_k: int = Field(default=20, ge=1, description="Candidates fetched from each retriever before fusion.")
+    exact_search_max: int = Field(
+        default=200_000, ge=0,
+        description="Up to this many chunks, dense retrieval scores every vector exactly (held in memory, 1.5 KB a chunk) instead of "
+        "searching Chroma's approximate HNSW graph, which can leave a vector unreachable; 0 = always Chroma.",
+    )
     bm25_weight: float = Field(default=0.3, ge=0, description="Weight of the BM25 score (scaled to the best hit) added to the cosine similarity when fusing.")
 
     generator: Literal["extractive", "ollama", "openai", "llamacpp"] = Field(

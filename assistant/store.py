@@ -11,11 +11,15 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from .docstore import BrokenIndex
 from .errors import StoreUnreachable
 from .types import Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -160,6 +164,21 @@ class VectorStore:
         with _damage():
             result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [Hit(id=i, similarity=1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+    def vectors(self, page: int = 5000) -> tuple[list[str], np.ndarray]:
+        """Every stored vector with its id, read page by page: for exact search."""
+        import numpy as np
+
+        ids: list[str] = []
+        rows: list = []
+        with _damage():
+            while True:
+                got = self._collection.get(include=["embeddings"], limit=page, offset=len(ids))
+                if not got["ids"]:
+                    break
+                ids.extend(got["ids"])
+                rows.extend(got["embeddings"])
+        return ids, np.asarray(rows, dtype=np.float32).reshape(len(ids), -1)
 
     def warm(self) -> None:
         """Have Chroma load the collection's vector index now (seconds at 15k chunks), not at the first query."""

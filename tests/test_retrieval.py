@@ -54,3 +54,20 @@ def test_store_splits_writes_larger_than_one_call(tmp_path):
     store.add(chunks, vectors)
     assert store.count() == 5
     assert store.query(vectors[3], 1)[0].id == "c3"
+
+
+def test_dense_retrieval_is_exact_up_to_the_limit(assistant):
+    """Every chunk is scored against the question: the nearest ones by exact cosine come back,
+    whatever Chroma's approximate graph would have reached; beyond the limit Chroma searches."""
+    from assistant.retrieval import HybridRetriever
+
+    corpus = assistant._ensure_retriever().corpus
+    exact = HybridRetriever(assistant.embedder, assistant.store, corpus, fetch_k=5, lexical_weight=0.3, exact_max=10**6)
+    searched = HybridRetriever(assistant.embedder, assistant.store, corpus, fetch_k=5, lexical_weight=0.3, exact_max=0)
+    assert exact._matrix is not None and searched._matrix is None
+    ids, vectors = assistant.store.vectors()
+    assert sorted(ids) == sorted(c.id for c in corpus.chunks) and vectors.shape == (len(ids), 384)
+    query = np.asarray(assistant.embedder.embed_query(QUESTION), dtype=np.float32)
+    nearest = [ids[i] for i in np.argsort(-(vectors @ query))[:5]]
+    assert set(exact._dense(QUESTION)) == set(nearest)
+    assert set(searched._dense(QUESTION)) == set(nearest)  # 18 chunks: the graph reaches them all
