@@ -170,15 +170,16 @@ class VectorStore:
         import numpy as np
 
         ids: list[str] = []
-        rows: list = []
+        parts: list = []
         with _damage():
             while True:
                 got = self._collection.get(include=["embeddings"], limit=page, offset=len(ids))
-                if not got["ids"]:
-                    break
                 ids.extend(got["ids"])
-                rows.extend(got["embeddings"])
-        return ids, np.asarray(rows, dtype=np.float32).reshape(len(ids), -1)
+                if len(got["ids"]):
+                    parts.append(np.asarray(got["embeddings"], dtype=np.float32))
+                if len(got["ids"]) < page:
+                    break
+        return ids, np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
     def warm(self) -> None:
         """Have Chroma load the collection's vector index now (seconds at 15k chunks), not at the first query."""

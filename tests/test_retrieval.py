@@ -67,6 +67,8 @@ def test_dense_retrieval_is_exact_up_to_the_limit(assistant):
     assert exact._matrix is not None and searched._matrix is None
     ids, vectors = assistant.store.vectors()
     assert sorted(ids) == sorted(c.id for c in corpus.chunks) and vectors.shape == (len(ids), 384)
+    paged_ids, paged = assistant.store.vectors(page=5)  # read in pages: the same vectors
+    assert paged_ids == ids and np.array_equal(paged, vectors)
     query = np.asarray(assistant.embedder.embed_query(QUESTION), dtype=np.float32)
     nearest = [ids[i] for i in np.argsort(-(vectors @ query))[:5]]
     assert set(exact._dense(QUESTION)) == set(nearest)
