@@ -509,10 +509,10 @@ class ExtractiveGenerator:
             ranked = best_first(found)
         return ranked
 
-    def choose(self, question: str, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
+    def choose(self, question: str, passages: list[Passage], corpus: Corpus, asked: Asked | None = None) -> list[Evidence]:
         """The sentences to quote for one (simple) question, best first; none when support is weak."""
         s = self.settings
-        asked = Asked.of(question, corpus, s)
+        asked = asked or Asked.of(question, corpus, s)
         ranked = self.rank(question, passages, corpus, asked)
         if not ranked or ranked[0].support(s) < s.abstain_threshold:
             return ranked[: s.max_quotes]  # too weak to quote; the caller may show them as the closest
@@ -580,7 +580,8 @@ class ExtractiveGenerator:
         own best sentences; abstain when no part is supported."""
         s = self.settings
         parts = question_parts(question)
-        picks = [self.choose(part, passages, corpus) for part in parts]
+        askeds = [Asked.of(part, corpus, s) for part in parts]
+        picks = [self.choose(part, passages, corpus, asked) for part, asked in zip(parts, askeds)]
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
         if top < s.abstain_threshold:
@@ -592,7 +593,7 @@ class ExtractiveGenerator:
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
                 closest=[self._quote(e, corpus) for e in list(near.values())[: s.max_quotes]],
-                reason=self._refusal(best, wants_type(parts[0]) if len(parts) == 1 else None),
+                reason=self._refusal(best, askeds[0].needed if len(parts) == 1 else None),
             )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):
@@ -606,7 +607,7 @@ class ExtractiveGenerator:
         best_first = sorted(range(len(quotes)), key=lambda i: -evidence[i].get("support", -1.0))
         span = None
         if len(parts) == 1:
-            asked = Asked.of(question, corpus, s)
+            asked = askeds[0]
             span = answer_span(
                 _span_kind(asked.needed), question, quotes, best_first, asked.focus,
                 self.entities.entities if self.entities is not None else None,

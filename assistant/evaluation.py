@@ -202,8 +202,7 @@ def whole_sentences(text: str, start: int, end: int, layout: Layout | None) -> b
     starts a block or follows a sentence end, and it ends a block or ends a sentence. In a code
     block or table row a whole line counts.
     """
-    blocks = layout.blocks if layout else ()
-    block = next((b for b in blocks if b.start <= start < b.end), None)
+    block = layout.block_at(start) if layout else None
     before = text[block.start if block else 0:start]
     starts = not before.strip() or bool(_SENTENCE_END.search(before.rstrip())) or (block is not None and block.atomic and before.endswith("\n"))
     after = text[end:block.end if block else len(text)]

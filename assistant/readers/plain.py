@@ -125,8 +125,7 @@ def _blocks(text: str, parser) -> list[Block]:
             start, end = span(*token.map)
             if context:  # only an item's or a quotation's first line opens with a mark ("-5 degrees" keeps its minus)
                 start = _MARKER.match(text, start, end).end()
-            start += len(text[start:end]) - len(text[start:end].lstrip())
-            blocks.append(Block(start, end, context[-1] if context else "paragraph"))
+            blocks.append(Block(_after_space(text, start, end), end, context[-1] if context else "paragraph"))
         elif token.type == "heading_open":
             first, last = token.map
             if token.markup in ("=", "-"):  # underlined: the title is the lines above the rule
@@ -137,8 +136,7 @@ def _blocks(text: str, parser) -> list[Block]:
                 inner = line.lstrip(" \t#")
                 inner = re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", inner).rstrip()
                 start, end = start + (len(line) - len(line.lstrip(" \t#"))), start + (len(line) - len(line.lstrip(" \t#"))) + len(inner)
-            start += len(text[start:end]) - len(text[start:end].lstrip())
-            blocks.append(Block(start, end, "heading", int(token.tag[1])))
+            blocks.append(Block(_after_space(text, start, end), end, "heading", int(token.tag[1])))
         elif token.type in ("fence", "code_block"):
             first, last = token.map
             if token.type == "fence":
@@ -148,9 +146,15 @@ def _blocks(text: str, parser) -> list[Block]:
                 blocks.append(Block(start, end, "code"))
         elif token.type == "tr_open":
             start, end = span(*token.map)
-            start += len(text[start:end]) - len(text[start:end].lstrip())
-            blocks.append(Block(start, end, "row"))
+            blocks.append(Block(_after_space(text, start, end), end, "row"))
     return [b for b in blocks if b.end > b.start]
+
+
+def _after_space(text: str, start: int, end: int) -> int:
+    """The first offset in ``text[start:end]`` that is not white space (``end`` if none is)."""
+    while start < end and text[start].isspace():
+        start += 1
+    return start
 
 
 def _titled(text: str, blocks: list[Block]) -> list[Block]:
@@ -174,11 +178,11 @@ def _titled(text: str, blocks: list[Block]) -> list[Block]:
         if level is None:
             out.append(block)
             continue
-        at = line_start + (len(text[line_start:block.start]) - len(text[line_start:block.start].lstrip()))
+        at = _after_space(text, line_start, block.start)
         out.append(Block(at, block.start + len(first.rstrip()), "heading", level))
         if first_end >= 0:
             rest = block.start + first_end + 1
-            rest += len(text[rest:block.end]) - len(text[rest:block.end].lstrip())
+            rest = _after_space(text, rest, block.end)
             out.append(Block(rest, block.end, block.kind))
     return out
 
