@@ -10,13 +10,11 @@ import streamlit as st
 
 from assistant import Assistant, Settings
 from assistant.chat import Turn
-from assistant.docstore import BrokenIndex
-from assistant.errors import GeneratorError, NoDocuments, StoreUnreachable
-from assistant.pipeline import QuestionError
+from assistant.errors import BrokenIndex, GeneratorError, NoDocuments, QuestionError, StoreUnreachable
 from assistant.types import lead
-from assistant.ui_stream import show_notes, stream_answer
-from assistant.ui_text import broken_index, escape
-from assistant.ui_uploads import render_uploads
+from assistant_app.stream import show_notes, stream_answer
+from assistant_app.text import broken_index, escape
+from assistant_app.uploads import render_uploads
 
 CONTEXT_CHARS = 300
 
@@ -108,7 +106,7 @@ def main() -> None:
     view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
     sidebar(assistant)
     if view == "Evals":
-        from assistant.ui_evals import render_evals
+        from assistant_app.evals import render_evals
 
         render_evals(assistant)
         return

@@ -12,15 +12,16 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
 
 import numpy as np
 
-from .chat import REFERRING
 from .composing import answer_span
+from .corpus import Corpus
 from .entities import Entity, EntityRecognizer, make_recognizer
-from .lexical import digits, matches, normalize, tokens
-from .retrieval import Corpus
+from .folding import fold
+from .lexical import digits, matches, tokens
+from .lexicon import word_list
+from .protocols import Embedder, Generator
 from .settings import Settings
 from .types import Answer, Passage, Quote
 
@@ -42,14 +43,6 @@ _TIME = re.compile(
 )
 
 
-class Generator(Protocol):
-    """Writes an answer from retrieved passages. Every quote it returns must be verbatim."""
-
-    name: str
-
-    def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer: ...
-
-
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
 _DATE = rf"\b({_MONTHS})\b|\b\d{{1,2}}/\d{{1,2}}(/\d{{2,4}})?\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
@@ -64,7 +57,7 @@ _TIME_UNITS = [
 
 def _asked_kind(question: str) -> set[str]:
     """The words of "how large", "what share", "which year": the kind of answer, not its subject."""
-    q = normalize(question)
+    q = fold(question)
     return {t for pattern in (_NUMBER_Q, _TIME_Q) for m in pattern.finditer(q) for t in tokens(m.group(0))}
 
 
@@ -146,7 +139,7 @@ def _kind_name(needed: re.Pattern | Named) -> str:
 def wants_type(question: str) -> re.Pattern | Named | None:
     """The kind of evidence a question needs: a number, a time (of the unit it names), a name of
     the kind asked for, or nothing in particular."""
-    q = normalize(question)
+    q = fold(question)
     if _NUMBER_Q.search(q):
         return _NUMBER
     for asks, unit in _TIME_UNITS:
@@ -175,7 +168,7 @@ _NUMBER_TOKEN = re.compile(r"[$€£]?\d[\d.,]*(?:\s*(?:%|percent|million|billio
 @lru_cache(maxsize=64)
 def _stated_numbers(question: str) -> re.Pattern | None:
     """The numbers a question states, as one pattern (built once per question, not per sentence)."""
-    stated = sorted(set(_NUMBER_TOKEN.findall(digits(normalize(question)))), key=len, reverse=True)
+    stated = sorted(set(_NUMBER_TOKEN.findall(digits(fold(question)))), key=len, reverse=True)
     return re.compile(rf"(?<![\w$€£])({'|'.join(map(re.escape, stated))})(?!\w)") if stated else None
 
 
@@ -191,7 +184,7 @@ def holds(kind: re.Pattern | Named | None, sentence: str, question: str = "", en
             return True
         stated = set(tokens(question))
         return any(e.label in kind.labels and not all(matches(t, stated) for t in named) for e in entities if (named := tokens(e.text)))
-    text = normalize(sentence)
+    text = fold(sentence)
     stated = _stated_numbers(question)
     if stated is not None:
         text = stated.sub(" ", digits(text))
@@ -218,7 +211,7 @@ _WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+((?:[\w'’-]+\s*){1,3})")
 
 def answer_phrase(question: str) -> set[str]:
     """The words of 'which/what <phrase>' that describe the answer."""
-    match = _WH_PHRASE.search(normalize(question))
+    match = _WH_PHRASE.search(fold(question))
     if not match:
         return set()
     words = []
@@ -267,7 +260,7 @@ def entity_terms(question: str) -> set[str]:
 
 def focus_terms(question: str) -> set[str]:
     """The thing asked about: 'how many <tanks>', 'the <population> of', "Kellogg's <age>"."""
-    q = normalize(question)
+    q = fold(question)
     found = set()
     for pattern in _FOCUS:
         for word in pattern.findall(q):
@@ -330,7 +323,7 @@ class Asked:
             entities=frozenset(entity_terms(question) & terms),
             focus=frozenset(focus_terms(question) & terms),
             needed=wants_type(question),
-            counted=any(w not in _NOT_FOCUS and tokens(w) for w in _FOCUS[0].findall(normalize(question))),
+            counted=any(w not in _NOT_FOCUS and tokens(w) for w in _FOCUS[0].findall(fold(question))),
             question=question,
             unseen=frozenset(t for t in terms - phrase - _frame_terms() - _asked_kind(question) if not corpus.doc_freq.get(t)),
         )
@@ -371,15 +364,19 @@ class Evidence:
         return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus * s.unseen_word_penalty ** self.unmatched
 
 
-class ExtractiveGenerator:
+class ExtractiveGenerator(Generator):
     """Quotes the best-supported sentence(s); abstains when the best support is too weak."""
 
     name = "extractive"
 
-    def __init__(self, settings: Settings, embedder=None, entities: EntityRecognizer | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, entities: EntityRecognizer | None = None):
         self.settings = settings
-        self.embedder = embedder  # needs word_vectors(); without it coverage stays purely lexical
+        self.embedder = embedder  # for word vectors; without one, coverage stays purely lexical
         self.entities = entities if entities is not None else make_recognizer(settings)  # None: names go unchecked
+
+    def clear_caches(self) -> None:
+        if self.entities is not None:
+            self.entities.clear_cache()
 
     def evidence(self, asked: Asked, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """Features of every sentence of the passages (each sentence once, best passage kept)."""
@@ -405,7 +402,7 @@ class ExtractiveGenerator:
                 # the sentence before it, which then counts in part.
                 before = bisect_left(spans, (start, end)) - 1
                 carried: set[str] = set()
-                if missing and before >= 0 and set(tokens(sentence, keep_stopwords=True)) & REFERRING:
+                if missing and before >= 0 and set(tokens(sentence, keep_stopwords=True)) & word_list("referring"):
                     carried = {t for t in missing if matches(t, antecedents(text[slice(*spans[before])]))}
                 credit = s.carried_name_credit
                 found[key] = Evidence(
@@ -433,7 +430,7 @@ class ExtractiveGenerator:
         the sentence never touches ("age", "born") does not. The thing asked about ("how many
         *kids*") counts as present when a word close enough in meaning stands for it ("children").
         """
-        if not candidates or not hasattr(self.embedder, "word_vectors"):
+        if not candidates or self.embedder is None:
             return
         texts = [corpus.texts[e.source][e.start:e.end] for e in candidates]
         question_words, *sentence_words = self.embedder.word_vectors([question, *texts])

@@ -11,17 +11,16 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .lexical import normalize, tokens
+from .folding import fold
+from .lexical import tokens
+from .lexicon import word_list
 
 if TYPE_CHECKING:
     from .pipeline import Assistant
     from .types import Answer
 
 # Words that point back to something said before: a follow-up, or a sentence continuing the last one.
-REFERRING = frozenset({
-    "he", "she", "it", "they", "him", "her", "his", "hers", "its", "their", "them", "this", "that",
-    "these", "those", "there", "then", "same", "former", "latter",
-})
+REFERRING = word_list("referring")
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def as_turns(history) -> list[Turn]:
 
 
 def is_follow_up(question: str) -> bool:
-    words = set(normalize(question).replace("?", " ").split())
+    words = set(fold(question).replace("?", " ").split())
     return bool(words & REFERRING) or len(tokens(question)) <= 2
 
 

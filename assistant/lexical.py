@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from functools import lru_cache
 from os.path import commonprefix
 
 import snowballstemmer
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had has
-    have having he her here hers herself him himself his how i if in into is it its itself just me more
-    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom whose why will
-    with would you your yours yourself yourselves
-    according article document documents text say says said tell told mention mentioned
-    many much kind sort thing things does did do""".split()
-)
+from .folding import fold
+from .lexicon import word_list
+
+STOPWORDS = word_list("stopwords")
 
 _NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
@@ -37,10 +29,6 @@ _STEMMER_LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
 
 
-def normalize(text: str) -> str:
-    """Case, width and typographic variants folded, so ’ and ' or “ and \" compare equal."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
 
 
 @lru_cache(maxsize=200_000)
@@ -68,7 +56,7 @@ def digits(text: str) -> str:
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
     """Stemmed content words; number words become digits and thousands separators vanish."""
     out = []
-    for raw in _WORD.findall(re.sub(r"'s\b", "", normalize(text))):
+    for raw in _WORD.findall(re.sub(r"'s\b", "", fold(text))):
         word = _NUMBER_WORDS.get(raw, raw.replace(",", "") if raw[0].isdigit() else raw)
         if not keep_stopwords and word in STOPWORDS:
             continue

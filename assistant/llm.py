@@ -24,10 +24,11 @@ from pydantic import PrivateAttr
 
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
+from .corpus import Corpus
 from .errors import GeneratorError  # defined apart so the CLI can catch it without importing this module
 from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
+from .protocols import Generator
 from .quotes import verify_claims
-from .retrieval import Corpus
 from .settings import Settings
 from .types import Answer, Claim, Passage
 
@@ -134,7 +135,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}"
 
 
-class LLMGenerator:
+class LLMGenerator(Generator):
     """Answers with a chat model; every quote it shows was found verbatim in the passages."""
 
     def __init__(self, settings: Settings, model: BaseChatModel, name: str, where: str = "", embedder=None, answer_model: Runnable | None = None):
@@ -146,6 +147,9 @@ class LLMGenerator:
         self.fallback = ExtractiveGenerator(settings, embedder)
 
     # --- the Generator interface -------------------------------------------------------------
+    def clear_caches(self) -> None:
+        self.fallback.clear_caches()  # its entity cache: the model's own replies are not cached
+
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         if not passages:
             return self._abstain(question, passages)
@@ -172,6 +176,11 @@ class LLMGenerator:
             yield self._failed(question, passages, corpus, exc)
             return
         yield self.finish(question, reply, passages, corpus)
+
+    def standalone(self, question: str, history) -> tuple[str, str]:
+        """A follow-up made standalone by the model, for retrieval and answering alike."""
+        rewritten = self.rewrite(question, history)
+        return rewritten, rewritten
 
     def rewrite(self, question: str, history) -> str:
         """A follow-up made standalone by the model; the extractive rule when the model fails."""

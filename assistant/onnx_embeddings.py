@@ -14,10 +14,15 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .embeddings import Embedder, TokenVectors
+from .embeddings import TransformerEmbedder
+from .types import TokenVectors
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 EXPORT_VERSION = "1"  # bump when the export changes, so old files are not reused
 OPSET = 17
@@ -29,12 +34,16 @@ PROBE_TEXTS = [
 ]
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(TransformerEmbedder):
     """Mean-pooled, normalised vectors from the model's ONNX export, batched like sentence-transformers."""
 
     def __init__(self, model_path: str | None = None, batch_size: int = 32, cache_dir: Path | None = None):
         super().__init__(model_path, batch_size)
         self.cache_dir = cache_dir or Path.home() / ".cache" / "grounded-assistant"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OnnxEmbedder:
+        return cls(settings.embedding_model, settings.embedding_batch_size, settings.path(settings.cache_dir))
 
     @property
     def onnx_path(self) -> Path:

@@ -9,21 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .answering import ExtractiveGenerator, Generator
-from .chat import resolve_references, standalone_query
-from .docstore import BrokenIndex, DocStore
-from .errors import NoDocuments
-from .retrieval import Corpus, HybridRetriever
+from . import registry
+from .corpus import Corpus
+from .docstore import DocStore
+from .embeddings import as_embedder
+from .errors import BrokenIndex, NoDocuments, QuestionError
+from .protocols import Embedder, Generator, VectorStore
+from .retrieval import HybridRetriever
 from .settings import Settings
-from .store import VectorStore, embedded_store_path, make_client, remove_embedded_store
+from .store import ChromaStore, embedded_store_path, make_client, remove_embedded_store
 from .types import Answer
 
 if TYPE_CHECKING:  # the indexer is imported where it is used: answering needs none of it
     from .indexing import IndexReport, Progress
-
-
-class QuestionError(ValueError):
-    """A question that cannot be asked as it is; the message says why."""
 
 
 @dataclass
@@ -36,25 +34,17 @@ class IndexStatus:
     indexing: bool = False  # another process is indexing: what looks half-written is being written
 
 
-def make_generator(settings: Settings, embedder=None) -> Generator:
-    """The answer generator named by ``settings.generator``."""
-    if settings.generator == "extractive":
-        return ExtractiveGenerator(settings, embedder)
-    from .llm import make_llm_generator
-
-    return make_llm_generator(settings, embedder)
-
-
 class Assistant:
     """Loads models lazily, builds the index when it is missing, answers with verbatim quotes.
 
     Parts can be passed in prebuilt (an embedder, a generator, a Chroma client), so tests and
-    other front ends swap them without patching.
+    other front ends swap them without patching; a plain LangChain embedder is adapted (see
+    :func:`assistant.embeddings.as_embedder`).
     """
 
     def __init__(self, settings: Settings | None = None, *, embedder=None, generator: Generator | None = None, client=None):
         self.settings = settings or Settings()
-        self._embedder = embedder
+        self._embedder: Embedder | None = as_embedder(embedder) if embedder is not None else None
         self._generator = generator
         self._client = client
         self._store: VectorStore | None = None
@@ -65,17 +55,15 @@ class Assistant:
 
     # --- parts, built on first use ----------------------------------------------------------
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         if self._embedder is None:
-            from .embeddings import make_embedder
-
-            self._embedder = make_embedder(self.settings)
+            self._embedder = registry.make_embedder(self.settings)
         return self._embedder
 
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = make_generator(self.settings, self.embedder)
+            self._generator = registry.make_generator(self.settings, self.embedder)
         return self._generator
 
     @property
@@ -92,7 +80,7 @@ class Assistant:
     def store(self) -> VectorStore:
         if self._store is None:
             client = self._client or make_client(self.settings.index_path, self.settings.chroma_url)
-            self._store = VectorStore(client, self.settings.collection)
+            self._store = ChromaStore(client, self.settings.collection)
         return self._store
 
     def _ensure_retriever(self) -> HybridRetriever:
@@ -114,7 +102,7 @@ class Assistant:
                     built = self.docstore.get_meta("built_at")
                 self._load_retriever(built)
                 # What the first question would pay for otherwise: the model, Chroma's vector index.
-                getattr(self.embedder, "load", lambda: None)()
+                self.embedder.load()
                 self.store.warm()
             return self._retriever
 
@@ -227,26 +215,17 @@ class Assistant:
         started = time.perf_counter()
         query, asked = self._standalone(question, history)
         passages = retriever.retrieve(query, self.settings.top_k)
-        stream = getattr(self.generator, "stream", None)
-        if stream is None:
-            answer = self.generator.generate(asked, passages, retriever.corpus)
-            yield answer.answer
-        else:
-            for answer in stream(asked, passages, retriever.corpus):
-                if isinstance(answer, str):
-                    yield answer
-        yield self._stamp(answer, question, query, started)
+        for piece in self.generator.stream(asked, passages, retriever.corpus):
+            if isinstance(piece, str):
+                yield piece
+            else:
+                yield self._stamp(piece, question, query, started)
 
     def _standalone(self, question: str, history) -> tuple[str, str]:
-        """(retrieval query, question for the generator). An LLM rewrites a follow-up into a
-        standalone question; the extractive answerer carries the previous question along for
-        retrieval and judges support on the question's own words, a pronoun standing for the
-        person the last turn was about replaced by that person's name."""
-        rewrite = getattr(self.generator, "rewrite", None)
-        if rewrite is not None and history:
-            standalone = rewrite(question, history)
-            return standalone, standalone
-        return standalone_query(question, history), resolve_references(question, history)
+        """(retrieval query, question for the generator): see :meth:`Generator.standalone`."""
+        if not history:
+            return question, question
+        return self.generator.standalone(question, history)
 
     @staticmethod
     def _stamp(answer: Answer, question: str, query: str, started: float) -> Answer:

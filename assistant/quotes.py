@@ -11,41 +11,11 @@ from __future__ import annotations
 
 import re
 
-from .retrieval import Corpus
+from .corpus import Corpus
+from .folding import fold_with_offsets
 from .types import Claim, Passage, Quote
 
-_FOLD = {
-    **dict.fromkeys("’‘‚‛′`", "'"),
-    **dict.fromkeys("“”„‟″«»", '"'),
-    **dict.fromkeys("‐‑‒–—―−", "-"),
-    "…": "...",
-    "\u00a0": " ",
-    **dict.fromkeys("\u200b\u200c\u200d\ufeff\u00ad", ""),  # invisible: zero-width, soft hyphen
-}
 _EDGE_ELLIPSIS = re.compile(r"^\s*(?:\.\.\.|…)\s*|\s*(?:\.\.\.|…)\s*$")
-
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """``text`` with typographic variants folded and whitespace runs made one space, and for
-    each character of the result the index in ``text`` it came from."""
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if chars and chars[-1] == " ":
-                continue
-            ch = " "
-        for c in _FOLD.get(ch, ch):
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
-            where.append(i)
-    # Spaces beside a dash are optional: "war—the" and "war - the" are the same quote.
-    keep = [
-        k for k, c in enumerate(chars)
-        if not (c == " " and ((k > 0 and chars[k - 1] == "-") or (k + 1 < len(chars) and chars[k + 1] == "-")))
-    ]
-    return "".join(chars[k] for k in keep), [where[k] for k in keep]
 
 
 def locate(quote: str, text: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
@@ -60,8 +30,8 @@ def locate(quote: str, text: str, start: int = 0, end: int | None = None) -> tup
     at = text.find(wanted, start, end)
     if at >= 0:
         return at, at + len(wanted)
-    folded, where = fold(text[start:end])
-    folded_quote = fold(wanted)[0].strip()
+    folded, where = fold_with_offsets(text[start:end])
+    folded_quote = fold_with_offsets(wanted)[0].strip()
     at = folded.find(folded_quote) if folded_quote else -1
     if at < 0:
         return None

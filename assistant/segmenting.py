@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
+from .lexicon import word_list
 from .nlp import import_spacy
 from .types import Block, Document, Sentence
 
@@ -28,13 +28,6 @@ _CLOSERS = ".!?…:;,)]}”’»%"
 
 
 @lru_cache(maxsize=1)
-def abbreviations() -> frozenset[str]:
-    """Abbreviations beyond spaCy's own, kept as data (``assistant/data/abbreviations.txt``)."""
-    text = resources.files("assistant").joinpath("data/abbreviations.txt").read_text(encoding="utf-8")
-    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
-
-
-@lru_cache(maxsize=1)
 def _sentencizer():
     spacy = import_spacy()
     from spacy.symbols import ORTH
@@ -42,7 +35,7 @@ def _sentencizer():
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.max_length = 10**8  # a tokenizer only: memory grows with the text, not the limit
-    for word in abbreviations():
+    for word in word_list("abbreviations"):  # beyond spaCy's own
         for form in {word, word.capitalize(), word.upper() if "." in word else word}:
             nlp.tokenizer.add_special_case(f"{form}.", [{ORTH: f"{form}."}])
     return nlp

@@ -9,25 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from .docstore import BrokenIndex
-from .errors import StoreUnreachable
-from .types import Chunk
+from .errors import BrokenIndex, StoreUnreachable
+from .types import Chunk, Hit
 
 if TYPE_CHECKING:
     import numpy as np
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-
-@dataclass
-class Hit:
-    id: str
-    similarity: float  # cosine similarity (1 - cosine distance)
 
 
 # Cosine for normalised vectors. Chroma's HNSW index is approximate: with its default search
@@ -127,7 +119,9 @@ def _damage():
         raise BrokenIndex(f"the vector store is damaged ({_one_line(exc)})") from exc
 
 
-class VectorStore:
+class ChromaStore:
+    """The :class:`assistant.protocols.VectorStore` on a Chroma collection."""
+
     def __init__(self, client, collection: str):
         self._client = client
         self._name = collection

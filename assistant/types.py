@@ -5,8 +5,36 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class WordVectors:
+    """Each word of a text with its contextual vector (mean of its word pieces, normalised)."""
+
+    words: list[str]
+    vectors: np.ndarray  # shape (len(words), dim)
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """A text's word pieces: character span of each and its contextual vector (one row each)."""
+
+    offsets: list[tuple[int, int]]
+    vectors: np.ndarray  # shape (len(offsets), dim)
+
+
+@dataclass
+class Hit:
+    """A chunk the vector store found near a query."""
+
+    id: str
+    similarity: float  # cosine similarity (1 - cosine distance)
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loaders import SUPPORTED_SUFFIXES, LoadError, SourceFile, extract, relative_source
+from .errors import LoadError, UploadError
+from .loaders import SUPPORTED_SUFFIXES, SourceFile, extract, relative_source
 from .settings import Settings
 
 MIB = 1024 * 1024  # Streamlit's unit for upload limits
 MAX_STEM_CHARS = 100  # keeps names well inside the 255-byte limit of common file systems
 _UNSAFE = re.compile(r"[^\w.\-]+")  # \w is Unicode-aware: letters and digits of any script stay
-
-
-class UploadError(ValueError):
-    """An upload that was refused; the message says why, for the user."""
 
 
 @dataclass(frozen=True)

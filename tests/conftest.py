@@ -38,7 +38,7 @@ def no_network():
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import make_embedder
+    from assistant.registry import make_embedder
 
     return make_embedder(Settings())  # the default backend, as the CLI and the app use it
 

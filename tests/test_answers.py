@@ -1,7 +1,6 @@
 """The promises a reader relies on: right facts, verbatim quotes, abstention when unsupported."""
 
 import pytest
-
 from conftest import extracted_text
 
 ANSWERABLE = {
@@ -123,7 +122,7 @@ def test_follow_up_uses_history(assistant):
 
 
 def test_bad_questions_get_clear_errors(assistant):
-    from assistant.pipeline import QuestionError
+    from assistant.errors import QuestionError
 
     with pytest.raises(QuestionError, match="empty"):
         assistant.ask("   \x00 ")
@@ -133,7 +132,7 @@ def test_bad_questions_get_clear_errors(assistant):
 
 # --- the answerer's reading of questions and sentences (no model needed) ---------------------------
 
-from assistant.answering import antecedents, answer_phrase, holds, question_parts, wants_type  # noqa: E402
+from assistant.answering import answer_phrase, antecedents, holds, question_parts, wants_type  # noqa: E402
 from assistant.chat import Turn, resolve_references  # noqa: E402
 from assistant.entities import Entity  # noqa: E402
 from assistant.lexical import matches, tokens  # noqa: E402

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from assistant import Assistant, Settings
-from assistant.ui_text import escape
+from assistant_app.text import escape
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FESTIVAL = b"# Harbour notes\n\nThe Zorblat harbour festival opens every year on the first Sunday of June.\n"

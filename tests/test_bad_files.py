@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from assistant import Assistant, Settings, embeddings, indexing
-from assistant.cli import cli
 from conftest import extracted_text, index_contents
 from test_loading import minimal_pdf
+
+from assistant import Assistant, Settings, indexing, registry
+from assistant.cli import cli
 
 SEED = "seeds/000_74b09fb6327d5bb6.txt"
 LICENCES = Path("/usr/share/common-licenses")
@@ -81,7 +81,7 @@ def write_corpus(root: Path) -> tuple[dict[str, str], set[str]]:
 
 def test_each_bad_file_is_reported_once_and_the_rest_indexed(fresh_project, embedder, monkeypatch):
     bad, good = write_corpus(fresh_project)
-    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)  # the CLI loads it once per test run
+    monkeypatch.setattr(registry, "make_embedder", lambda settings: embedder)  # the CLI loads it once per test run
     env = {"ASSISTANT_ROOT": str(fresh_project), "ASSISTANT_MAX_FILE_MB": "0.1", "ASSISTANT_MAX_TEXT_CHARS": "50000"}
     result = CliRunner().invoke(cli, ["index"], env=env)
     assert result.exit_code == 0, result.output

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from assistant import Settings, bench
 from conftest import PROJECT, SEEDS
+
+from assistant import Settings
+from benchmarks import bench
 
 SEED = SEEDS / "000_74b09fb6327d5bb6.txt"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from assistant import Assistant, Settings, embeddings
-from assistant.cli import cli
-from assistant.chunking import Chunker
-from assistant.loaders import load_documents
 from conftest import SEEDS, index_contents, make_project
+
+from assistant import Assistant, Settings, registry
+from assistant.chunking import Chunker
+from assistant.cli import cli
+from assistant.loaders import load_documents
 
 HINT = "Run `assistant index --rebuild` to rebuild it."
 CHUNKS = len(Chunker(Settings().chunk_size, Settings().chunk_overlap).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
@@ -34,7 +34,7 @@ def good_index(tmp_path_factory, embedder) -> Path:
 @pytest.fixture
 def cli_run(embedder, monkeypatch):
     """`assistant ARGS` in this process (the loaded model reused): (exit code, stdout, stderr)."""
-    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)
+    monkeypatch.setattr(registry, "make_embedder", lambda settings: embedder)
 
     def invoke(root: Path, *args: str):
         result = CliRunner().invoke(cli, list(args), env={"ASSISTANT_ROOT": str(root)})

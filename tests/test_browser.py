@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import PROJECT, free_port, make_project, running_server
 
 from assistant.evaluation import load_cases, missing_facts
-from conftest import PROJECT, free_port, make_project, running_server
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import numpy as np
 import yaml
 
 from assistant import Assistant
-from assistant.embeddings import make_embedder
+from assistant.registry import make_embedder
 
 EVALS = Path(__file__).resolve().parent.parent / "evals"
 

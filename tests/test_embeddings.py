@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import PROJECT
 
 from assistant import Assistant, Settings
 from assistant.chunking import Chunker
-from assistant.segmenting import sentences as split_sentences
-from assistant.embeddings import SentenceTransformerEmbedder, make_embedder
+from assistant.embeddings import SentenceTransformerEmbedder
 from assistant.loaders import load_documents
 from assistant.onnx_embeddings import OnnxEmbedder
-from conftest import PROJECT
+from assistant.registry import make_embedder
+from assistant.segmenting import sentences as split_sentences
 
 QUESTION = "What share of Ukraine's territory do Russian forces control?"
 

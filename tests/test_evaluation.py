@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import PROJECT, SEEDS
 
 from assistant import evaluation as ev
 from assistant.answering import ExtractiveGenerator
 from assistant.cli import cli
+from assistant.protocols import Generator
 from assistant.types import Answer, Chunk, Passage, Quote
-from conftest import PROJECT, SEEDS
 
 EVALS = PROJECT / "evals"
 SOURCE = "seeds/doc.txt"
@@ -179,7 +180,7 @@ def test_short_answer_accuracy_counts_the_fact_inside_the_span():
 def test_corpus_cases_are_well_formed_and_their_facts_are_in_their_documents():
     """Each corpus case names its document in its first tag; every expected fact (one of its
     alternatives) is in that document's extracted text, so a typo fails here, not the answerer."""
-    from assistant.loaders import scan, extract
+    from assistant.loaders import extract, scan
 
     corpus = EVALS / "corpus"
     cases = ev.load_cases([corpus / "cases"])
@@ -269,7 +270,7 @@ def _eval_cli(project: Path, out: Path, thresholds: str, *options: str):
     return CliRunner().invoke(cli, args, env={"ASSISTANT_ROOT": str(project)})
 
 
-class ShiftedQuotes:
+class ShiftedQuotes(Generator):
     """A generator that points every quote one character off: text right, offsets wrong."""
 
     name = "shifted"
@@ -286,7 +287,7 @@ class ShiftedQuotes:
 @pytest.fixture
 def shared_embedder(monkeypatch, embedder):
     """CLI runs build their own Assistant; give it the session's (real) model instead of loading another."""
-    monkeypatch.setattr("assistant.embeddings.make_embedder", lambda settings: embedder)
+    monkeypatch.setattr("assistant.registry.make_embedder", lambda settings: embedder)
 
 
 def test_check_passes_on_the_real_answerer_and_fails_when_quote_offsets_break(assistant, project, tmp_path, monkeypatch, shared_embedder):
@@ -295,7 +296,7 @@ def test_check_passes_on_the_real_answerer_and_fails_when_quote_offsets_break(as
     assert good.exit_code == 0, good.output
     assert json.loads(good.stdout)["metrics"]["quote_validity"]["value"] == 1.0
 
-    monkeypatch.setattr("assistant.pipeline.make_generator", lambda settings, embedder=None: ShiftedQuotes(ExtractiveGenerator(settings, embedder)))
+    monkeypatch.setattr("assistant.registry.make_generator", lambda settings, embedder=None: ShiftedQuotes(ExtractiveGenerator(settings, embedder)))
     broken = _eval_cli(project, tmp_path, limits)
     assert broken.exit_code == 1
     assert "eval check failed: quote_validity" in broken.stderr

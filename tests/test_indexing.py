@@ -16,6 +16,15 @@ class CountingEmbedder:
     def embed_query(self, text):
         return self.inner.embed_query(text)
 
+    def word_vectors(self, texts):
+        return self.inner.word_vectors(texts)
+
+    def load(self):
+        self.inner.load()
+
+    def clear_caches(self):
+        self.inner.clear_caches()
+
 
 def test_incremental_index(fresh_project, embedder):
     counting = CountingEmbedder(embedder)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from test_llm_chain import Recorder
 
 from assistant import Assistant, Settings
 from assistant.llm import LLMGenerator
-from test_llm_chain import Recorder
 
 EVALS = Path(__file__).resolve().parent.parent / "evals"
 ORDERS = (

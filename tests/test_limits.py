@@ -7,12 +7,12 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-
-from assistant import embeddings
-from assistant.cli import cli
-from assistant.pipeline import QuestionError
 from conftest import extracted_text
 from test_cli import ASSISTANT
+
+from assistant import registry
+from assistant.cli import cli
+from assistant.errors import QuestionError
 
 HUGE = "Who is the Kremlin's spokesman? " * 3200  # about 100 kB
 ODD = [
@@ -54,7 +54,7 @@ def test_control_characters_do_not_hide_the_question(assistant):
 
 
 def test_cli_ask_replies_in_one_line_or_answers(assistant, project, embedder, monkeypatch):
-    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)
+    monkeypatch.setattr(registry, "make_embedder", lambda settings: embedder)
     runner = CliRunner()
     env = {"ASSISTANT_ROOT": str(project)}
     for question, message in [("", "the question is empty"), ("\x01\x02", "the question is empty"), (HUGE, "characters long; the limit is 2000")]:

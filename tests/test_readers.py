@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_loading import pdf_pages
 
-from assistant import Assistant, Settings, embeddings
+from assistant import Assistant, Settings, registry
 from assistant.cli import cli
 from assistant.loaders import SourceFile, extract
 from assistant.segmenting import sentences
-from test_loading import pdf_pages
 
 
 def read(tmp_path: Path, name: str, data: bytes | str):
@@ -195,7 +195,7 @@ def test_quotes_name_page_and_section(tmp_path, embedder, monkeypatch):
     assert (quote.page, quote.section) == (2, "2. Installing")
     assert quote.citation() == f"seeds/manual.pdf, p. 2, § 2. Installing [{quote.start}:{quote.end}]"
 
-    monkeypatch.setattr(embeddings, "make_embedder", lambda settings: embedder)
+    monkeypatch.setattr(registry, "make_embedder", lambda settings: embedder)
     result = CliRunner().invoke(cli, ["ask", "--json", "How long do I have to file receipts?"], env={"ASSISTANT_ROOT": str(tmp_path)})
     quote = json.loads(result.stdout)["quotes"][0]
     assert quote["text"] == "Receipts are filed within thirty days."

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from assistant.corpus import Corpus, LexicalIndex
 from assistant.lexical import tokens
-from assistant.retrieval import Corpus, LexicalIndex
-from assistant.store import VectorStore, make_client
+from assistant.store import ChromaStore, make_client
 from assistant.types import Chunk
 
 QUESTION = "How large was the military aid package the U.S. approved on Monday?"
@@ -47,7 +47,7 @@ def test_corpus_loads_the_index_the_assistant_built(assistant):
 
 
 def test_store_splits_writes_larger_than_one_call(tmp_path):
-    store = VectorStore(make_client(tmp_path, None), "passages")
+    store = ChromaStore(make_client(tmp_path, None), "passages")
     store._max_batch = 2  # Chroma's own limit is thousands; the split is the same
     chunks = [Chunk(id=f"c{i}", source="seeds/a.txt", start=i, end=i + 1, text=f"t{i}") for i in range(5)]
     vectors = np.eye(5, 8, dtype=np.float32).tolist()

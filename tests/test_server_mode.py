@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import extracted_text, free_port, running_server
 
 from assistant import Assistant, Settings
-from assistant.docstore import BrokenIndex
-from conftest import extracted_text, free_port, running_server
+from assistant.errors import BrokenIndex
 
 CHROMA = Path(sys.executable).parent / "chroma"  # installed with chromadb, next to this interpreter
 STARTUP_SECONDS = 60

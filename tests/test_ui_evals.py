@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import streamlit as st
+from conftest import PROJECT
 from streamlit.testing.v1 import AppTest
 
-from assistant.ui_text import escape
-from conftest import PROJECT
+from assistant_app.text import escape
 
 APP = str(PROJECT / "app.py")
 

@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import Settings
-from assistant.uploads import MIB, UploadError, check, safe_name, save
+from assistant.errors import UploadError
+from assistant.uploads import MIB, check, safe_name, save
 
 
 @pytest.fixture

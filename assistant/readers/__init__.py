@@ -16,7 +16,6 @@ from ..errors import LoadError
 from ..types import Block
 
 
-
 def reader_version() -> str:
     """A digest of the code and data that turn files into documents, sentences and chunks: the
     index fingerprint includes it, so documents are read again whenever any of it changes."""
@@ -25,7 +24,8 @@ def reader_version() -> str:
 
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*Path(__file__).parent.glob("*.py"), package / "segmenting.py", package / "chunking.py", *package.glob("data/*.txt")]):
+    files = [*Path(__file__).parent.glob("*.py"), *(package / name for name in ("segmenting.py", "chunking.py", "lexicon.py", "data/abbreviations.txt"))]
+    for path in sorted(files):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 

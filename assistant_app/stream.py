@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from .types import Answer
+from assistant.types import Answer
 
 
 def stream_answer(assistant, question: str, history, escape: Callable[[str], str]) -> dict:

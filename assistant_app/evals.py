@@ -10,9 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import evaluation
-from .pipeline import Assistant
-from .ui_text import escape
+from assistant import evaluation, reports
+from assistant.pipeline import Assistant
+
+from .text import escape
 
 
 def _thresholds(evals_dir: Path) -> evaluation.Thresholds | None:
@@ -38,13 +39,13 @@ def render_evals(assistant: Assistant) -> None:
         bar = st.progress(0.0, text=f"0/{len(cases)} cases")
         report = evaluation.run(assistant, cases, progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total} cases"))
         bar.empty()
-        folder = evaluation.write_report(report, reports_dir, thresholds)
+        folder = reports.write_report(report, reports_dir, thresholds)
     else:
-        folder = evaluation.latest_report(reports_dir)
+        folder = reports.latest_report(reports_dir)
         if folder is None:
             st.info(f"No eval report in {escape(str(reports_dir))} yet: run the suite here, or `assistant eval` in a terminal.")
             return
-        report = evaluation.read_report(folder)
+        report = reports.read_report(folder)
     show_report(report, folder, thresholds)
 
 
@@ -57,11 +58,11 @@ def show_report(report: evaluation.Report, folder: Path, thresholds: evaluation.
         else:
             st.success("Every metric is within its threshold.")
     # st.table renders cells as markdown: ">= 90%" would be a block quote, so every cell is escaped
-    st.table([{key: escape(str(value)) for key, value in row.items()} for row in evaluation.metric_rows(report, thresholds)])
+    st.table([{key: escape(str(value)) for key, value in row.items()} for row in reports.metric_rows(report, thresholds)])
     chart = folder / "chart.png"
     if chart.is_file():
         st.image(str(chart))
-    failed = evaluation.failed_rows(report)
+    failed = reports.failed_rows(report)
     st.subheader(f"Failed cases ({len(failed)} of {len(report.results)})")
     if failed:
         st.table([{key: escape(str(value)) for key, value in row.items()} for row in failed])

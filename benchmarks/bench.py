@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from itertools import zip_longest
 from pathlib import Path
 
-from .settings import Settings
+from assistant.settings import Settings
 
 DEBIAN_DOCS = Path("/usr/share/doc")
 DOC_SUFFIXES = {"", ".txt", ".md", ".markdown", ".rst", ".debian"}  # README, NEWS, README.Debian, ...
@@ -268,7 +268,7 @@ def encode_seconds(encode: Callable[[list[str]], object], texts: list[str]) -> f
 
 def bench_questions(settings: Settings) -> list[str]:
     """The seed eval questions (those asked without chat history) and a few generic ones."""
-    from .evaluation import load_cases
+    from assistant.evaluation import load_cases
 
     cases = load_cases([settings.evals_path]) if settings.evals_path.is_dir() else []
     return [c.question for c in cases if not c.history] + GENERIC_QUESTIONS
@@ -281,11 +281,8 @@ def query_latencies(assistant, questions: list[str]) -> list[float]:
     earlier size must not be answered from its cached vectors or entities.
     """
     assistant.text("")  # load the models and the index outside the timings
-    generator = getattr(assistant.generator, "fallback", assistant.generator)  # an LLM generator answers extractively on failure
-    entities = getattr(generator, "entities", None)
-    for clear in (getattr(assistant.embedder, "clear_caches", None), getattr(entities, "clear_cache", None)):
-        if clear:
-            clear()
+    assistant.embedder.clear_caches()
+    assistant.generator.clear_caches()
     for question in WARMUP_QUESTIONS:
         assistant.ask(question)
     times = []
@@ -328,8 +325,8 @@ def run(
     log: Log = lambda _msg: None,
 ) -> BenchResult:
     """Build the corpora, index them and measure; ``log`` hears what is being done."""
-    from .evaluation import percentile
-    from .pipeline import Assistant
+    from assistant.evaluation import percentile
+    from assistant.pipeline import Assistant
 
     sizes = sorted(set(sizes) | {ingest_size})
     largest = sizes[-1]
@@ -435,8 +432,8 @@ def measure_ingest(assistant, result: BenchResult, log: Log) -> tuple[float, int
     is over both runs: a change in the machine's load during the measurement (other processes
     share it) then weighs on both sides alike rather than on one.
     """
-    from .chunking import Chunker
-    from .loaders import load_documents
+    from assistant.chunking import Chunker
+    from assistant.loaders import load_documents
 
     settings, embedder = assistant.settings, assistant.embedder
     documents, _ = load_documents(settings.seeds_path, settings.root, int(settings.max_file_mb * 1e6))
@@ -471,9 +468,10 @@ def measure_ingest(assistant, result: BenchResult, log: Log) -> tuple[float, int
 def raw_sentence_transformer(embedder):
     """The plain SentenceTransformer the ingest ratio compares against: the embedder's own model
     when it runs on torch, else the same model folder loaded afresh."""
-    model = getattr(embedder, "sentence_transformer", None)
-    if model is not None:
-        return model
+    from assistant.embeddings import SentenceTransformerEmbedder
+
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        return embedder.sentence_transformer
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 

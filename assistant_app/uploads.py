@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import uploads
-from .docstore import BrokenIndex
-from .pipeline import Assistant
-from .ui_text import broken_index, escape
+from assistant import uploads
+from assistant.errors import BrokenIndex
+from assistant.pipeline import Assistant
+
+from .text import broken_index, escape
 
 OUTCOME_KEY = "upload_outcome"
 
