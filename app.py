@@ -127,7 +127,7 @@ def main() -> None:
     history = [Turn(m["content"], messages[i + 1]["answer"]["answer"]) for i, m in enumerate(messages[:-1]) if m["role"] == "user"]
     with st.chat_message("assistant"):
         try:
-            if assistant.settings.generator == "extractive":
+            if assistant.settings.answerer.generator == "extractive":
                 answer = assistant.ask(question, history=history).to_dict()
             else:
                 answer = stream_answer(assistant, question, history, escape)

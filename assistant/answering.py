@@ -319,7 +319,7 @@ class Asked:
         terms = set(tokens(question))
         phrase = answer_phrase(question)
         return cls(
-            weights={t: term_weight(t, corpus) * (settings.answer_phrase_weight if t in phrase else 1.0) for t in terms},
+            weights={t: term_weight(t, corpus) * (settings.answerer.answer_phrase_weight if t in phrase else 1.0) for t in terms},
             entities=frozenset(entity_terms(question) & terms),
             focus=frozenset(focus_terms(question) & terms),
             needed=wants_type(question),
@@ -358,10 +358,10 @@ class Evidence:
 
     def support(self, s: Settings) -> float:
         coverage = self.coverage if self.meaning is None else self.meaning
-        score = s.lexical_weight * coverage + (1 - s.lexical_weight) * self.dense
+        score = s.answerer.lexical_weight * coverage + (1 - s.answerer.lexical_weight) * self.dense
         if not self.has_type or (self.counted and self.missing_focus):
-            score *= s.missing_type_penalty
-        return score * s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus * s.unseen_word_penalty ** self.unmatched
+            score *= s.answerer.missing_type_penalty
+        return score * s.answerer.missing_entity_penalty ** self.missing_entities * s.answerer.missing_focus_penalty ** self.missing_focus * s.answerer.unseen_word_penalty ** self.unmatched
 
 
 class ExtractiveGenerator(Generator):
@@ -404,7 +404,7 @@ class ExtractiveGenerator(Generator):
                 carried: set[str] = set()
                 if missing and before >= 0 and set(tokens(sentence, keep_stopwords=True)) & word_list("referring"):
                     carried = {t for t in missing if matches(t, antecedents(text[slice(*spans[before])]))}
-                credit = s.carried_name_credit
+                credit = s.answerer.carried_name_credit
                 found[key] = Evidence(
                     source=chunk.source,
                     start=start,
@@ -442,7 +442,7 @@ class ExtractiveGenerator(Generator):
         total = sum(weight for weight, _ in words_asked.values())
         if not total:
             return
-        floor = self.settings.meaning_floor
+        floor = self.settings.answerer.meaning_floor
         for evidence, words in zip(candidates, sentence_words):
             content = [i for i, w in enumerate(words.words) if tokens(w)]  # "a", "with" stand for nothing
             vocabulary = {t for i in content for t in tokens(words.words[i])}
@@ -457,11 +457,11 @@ class ExtractiveGenerator(Generator):
                     cosine = float(np.max(vectors @ vector))
                     closeness = max(0.0, (cosine - floor) / (1 - floor))
                     if term in evidence.carried:
-                        closeness = max(closeness, self.settings.carried_name_credit)
+                        closeness = max(closeness, self.settings.answerer.carried_name_credit)
                     score += weight * closeness
-                    if term in asked.focus and cosine >= self.settings.focus_similarity:  # "children" for "kids"
+                    if term in asked.focus and cosine >= self.settings.answerer.focus_similarity:  # "children" for "kids"
                         evidence.missing_focus -= 1
-                    if term in asked.unseen and cosine < self.settings.unseen_word_similarity:
+                    if term in asked.unseen and cosine < self.settings.answerer.unseen_word_similarity:
                         evidence.unmatched += 1  # "who will lead the *delegation*": nothing here is about one
             evidence.meaning = score / total
 
@@ -495,13 +495,13 @@ class ExtractiveGenerator(Generator):
             return sorted(evidence, key=lambda e: (-e.support(s), e.source, e.start))
 
         found = best_first(self.evidence(asked, passages, corpus))
-        leaders = found[: s.rerank_sentences]
+        leaders = found[: s.answerer.rerank_sentences]
         self.check_names(asked, leaders, corpus)
         self.weigh_meaning(question, asked, leaders, corpus)
         ranked = best_first(found)
         # With the leaders marked down for naming nothing of the kind, an unread sentence may lead:
         # read the new leaders too, until every one that may be quoted has been read.
-        window = max(s.rerank_sentences, s.max_quotes)
+        window = max(s.answerer.rerank_sentences, s.answerer.max_quotes)
         while self.check_names(asked, [e for e in ranked[:window] if not e.names_read], corpus):
             ranked = best_first(found)
         return ranked
@@ -511,8 +511,8 @@ class ExtractiveGenerator(Generator):
         s = self.settings
         asked = asked or Asked.of(question, corpus, s)
         ranked = self.rank(question, passages, corpus, asked)
-        if not ranked or ranked[0].support(s) < s.abstain_threshold:
-            return ranked[: s.max_quotes]  # too weak to quote; the caller may show them as the closest
+        if not ranked or ranked[0].support(s) < s.answerer.abstain_threshold:
+            return ranked[: s.answerer.max_quotes]  # too weak to quote; the caller may show them as the closest
         top = ranked[0].support(s)
         chosen = [ranked[0]]
         weights = asked.weights
@@ -526,10 +526,10 @@ class ExtractiveGenerator(Generator):
         # not touch ("…, and how large was the aid?", "…position shifted" → "This represents a
         # shift…"), else when it is nearly as good as the first.
         for candidate in ranked[1:]:
-            if len(chosen) < s.max_quotes and candidate.support(s) >= s.second_quote_floor * s.abstain_threshold and adds(candidate) >= s.second_quote_gain:
+            if len(chosen) < s.answerer.max_quotes and candidate.support(s) >= s.answerer.second_quote_floor * s.answerer.abstain_threshold and adds(candidate) >= s.answerer.second_quote_gain:
                 chosen.append(candidate)
         for candidate in ranked[1:]:
-            if len(chosen) < s.max_quotes and candidate not in chosen and candidate.support(s) >= max(s.abstain_threshold, s.second_quote_ratio * top):
+            if len(chosen) < s.answerer.max_quotes and candidate not in chosen and candidate.support(s) >= max(s.answerer.abstain_threshold, s.answerer.second_quote_ratio * top):
                 chosen.append(candidate)
         return chosen
 
@@ -555,7 +555,7 @@ class ExtractiveGenerator(Generator):
                 if following.section != quote.section or (out[-1] is not quote and not is_item):
                     break
                 if is_item and block.start not in items:
-                    if len(items) == self.settings.list_items_quoted:
+                    if len(items) == self.settings.answerer.list_items_quoted:
                         break
                     items.append(block.start)
                 last = out[-1]
@@ -581,21 +581,21 @@ class ExtractiveGenerator(Generator):
         picks = [self.choose(part, passages, corpus, asked) for part, asked in zip(parts, askeds)]
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
-        if top < s.abstain_threshold:
+        if top < s.answerer.abstain_threshold:
             near: dict[tuple[str, int], Evidence] = {}  # each sentence once, at its best support
             for e in sorted((e for pick in picks for e in pick), key=lambda e: -e.support(s)):
-                if e.support(s) >= s.closest_min_support:
+                if e.support(s) >= s.answerer.closest_min_support:
                     near.setdefault((e.source, e.start), e)
             best = max((pick[0] for pick in picks if pick), key=lambda e: e.support(s), default=None)
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
-                closest=[self._quote(e, corpus) for e in list(near.values())[: s.max_quotes]],
+                closest=[self._quote(e, corpus) for e in list(near.values())[: s.answerer.max_quotes]],
                 reason=self._refusal(best, askeds[0].needed if len(parts) == 1 else None),
             )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):
-            if support >= s.abstain_threshold:
-                for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
+            if support >= s.answerer.abstain_threshold:
+                for e in pick[: s.answerer.max_quotes if len(parts) == 1 else 1]:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
         quotes = self._with_continuations([self._quote(e, corpus) for e in ordered], corpus)
@@ -628,7 +628,7 @@ class ExtractiveGenerator(Generator):
             return "nothing in the documents comes close to this question"
         if not best.has_type and needed is not None:
             return f"no sentence found holds {_kind_name(needed)}, which the question asks for"
-        return f"the best sentence's support {best.support(s):.2f} is below the threshold {s.abstain_threshold:.2f}"
+        return f"the best sentence's support {best.support(s):.2f} is below the threshold {s.answerer.abstain_threshold:.2f}"
 
     def _features(self, e: Evidence) -> dict:
         """What decided a quote, as ``--json`` shows it."""

@@ -263,7 +263,7 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
     if suite is not None:
         if not (suite / "docs").is_dir():
             raise click.ClickException(f"{suite} is not an eval suite: it has no docs/ folder")
-        settings = settings.model_copy(update={"seeds_dir": suite.resolve() / "docs", "index_dir": settings.index_path / "suites" / suite.resolve().name})
+        settings = settings.replace(**{"seeds_dir": suite.resolve() / "docs", "index_dir": settings.index_path / "suites" / suite.resolve().name})
         home = suite / "cases"
     try:
         cases = evaluation.load_cases(list(case_paths) or [home])

@@ -165,7 +165,7 @@ class SentenceTransformerEmbedder(TransformerEmbedder):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
-        return cls(settings.embedding_model, settings.embedding_batch_size)
+        return cls(settings.embedding.model, settings.embedding.batch_size)
 
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer

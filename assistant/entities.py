@@ -83,5 +83,5 @@ class SpacyEntities:
 
 
 def make_recognizer(settings: Settings) -> EntityRecognizer | None:
-    """The recogniser named by ``settings.entity_model``; None when that is empty (no entity checks)."""
-    return SpacyEntities(settings.entity_model) if settings.entity_model else None
+    """The recogniser named by ``settings.answerer.entity_model``; None when that is empty (no entity checks)."""
+    return SpacyEntities(settings.answerer.entity_model) if settings.answerer.entity_model else None

@@ -160,7 +160,7 @@ class SourceTexts:
     """Each source's extracted text and layout, re-read from its file through the loaders (not the index)."""
 
     def __init__(self, settings: Settings):
-        files, _ = scan(settings.seeds_path, settings.root, int(settings.max_file_mb * 1_000_000))
+        files, _ = scan(settings.seeds_path, settings.root, int(settings.index.max_file_mb * 1_000_000))
         self._files = {f.source: f for f in files}
         self._documents: dict[str, Document | None] = {}
 
@@ -456,8 +456,8 @@ def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], 
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         case_files=sorted({c.file for c in cases}),
         settings={
-            "generator": s.generator, "top_k": s.top_k, "fetch_k": s.fetch_k, "abstain_threshold": s.abstain_threshold,
-            "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap, "seeds_dir": str(s.seeds_dir),
+            "generator": s.answerer.generator, "top_k": s.retrieval.top_k, "fetch_k": s.retrieval.fetch_k, "abstain_threshold": s.answerer.abstain_threshold,
+            "chunk_size": s.index.chunk_size, "chunk_overlap": s.index.chunk_overlap, "seeds_dir": str(s.seeds_dir),
         },
         metrics=compute_metrics(results),
         results=results,

@@ -115,11 +115,11 @@ class Indexer:
     def chunker(self):
         from .chunking import Chunker
 
-        return Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
+        return Chunker(self.settings.index.chunk_size, self.settings.index.chunk_overlap)
 
     def fingerprint(self) -> str:
         s = self.settings
-        return f"{self.embedder.name}|{s.chunk_size}|{s.chunk_overlap}|{reader_version()}"
+        return f"{self.embedder.name}|{s.index.chunk_size}|{s.index.chunk_overlap}|{reader_version()}"
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the documents folder; a folder that does not exist changes
@@ -145,7 +145,7 @@ class Indexer:
         from .segmenting import sentences  # imported here: a run with nothing to do needs no segmenter
 
         known = self.docstore.hashes()
-        files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.max_file_mb * 1e6))
+        files, report.problems = scan(self.settings.seeds_path, self.settings.root, int(self.settings.index.max_file_mb * 1e6))
         files, copies = unique_contents(files)
         changed: list[tuple[Document, list[Chunk], list[Sentence]]] = []
         seen, failed = set(), set()
@@ -155,7 +155,7 @@ class Indexer:
                 report.kept.append(file.source)
                 continue
             try:
-                document = extract(file, self.settings.max_text_chars)
+                document = extract(file, self.settings.index.max_text_chars)
                 spans = sentences(document)
                 if not spans:
                     raise LoadError("nothing to quote: the text is only headings")
@@ -234,7 +234,7 @@ class Indexer:
                 del ready[:taken]
 
         record_ready()
-        step = self.settings.embedding_call_texts
+        step = self.settings.embedding.call_texts
         for i in range(0, len(texts), step):
             ready.extend(self.embedder.embed_documents(texts[i:i + step]))
             if progress:

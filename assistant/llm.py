@@ -205,7 +205,7 @@ class LLMGenerator(Generator):
     def finish(self, question: str, reply: str, passages: list[Passage], corpus: Corpus) -> Answer:
         """Verify the reply's quotes; an answer with none left falls back or abstains."""
         parsed = parse_reply(reply)
-        quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm_min_quote_chars)
+        quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
         if quotes:
             return Answer(
                 question=question,
@@ -227,7 +227,7 @@ class LLMGenerator(Generator):
         return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, generator=self.name, notice=notice)
 
     def _fall_back(self, question: str, passages: list[Passage], corpus: Corpus, why: str) -> Answer:
-        if self.settings.llm_fallback == "extractive":
+        if self.settings.llm.fallback == "extractive":
             answer = self.fallback.generate(question, passages, corpus)
             answer.notice = f"{why}; answered extractively"
             return answer
@@ -235,31 +235,31 @@ class LLMGenerator(Generator):
 
     def _failed(self, question: str, passages: list[Passage], corpus: Corpus, exc: Exception) -> Answer:
         why = f"the {self.name} model ({self.where}) failed: {_one_line(exc)}"
-        if self.settings.llm_fallback != "extractive":
+        if self.settings.llm.fallback != "extractive":
             raise GeneratorError(why) from exc
         return self._fall_back(question, passages, corpus, why)
 
 
 def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
-    """The LLM generator named by ``settings.generator``, its client library imported only now."""
-    kind = settings.generator
+    """The LLM generator named by ``settings.answerer.generator``, its client library imported only now."""
+    kind = settings.answerer.generator
     if kind == "llamacpp":
         try:
             import llama_cpp  # noqa: F401  (an optional extra: imported only when chosen)
         except ImportError as exc:
             raise GeneratorError("the llamacpp generator needs llama-cpp-python: pip install 'grounded-assistant[llamacpp]'") from exc
-        if not settings.llm_model_path or not settings.path(settings.llm_model_path).is_file():
-            raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm_model_path})")
-        path = settings.path(settings.llm_model_path)
+        if not settings.llm.model_path or not settings.path(settings.llm.model_path).is_file():
+            raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm.model_path})")
+        path = settings.path(settings.llm.model_path)
         model = LlamaCppChat(
             model_path=str(path),
-            temperature=settings.llm_temperature,
-            max_tokens=settings.llm_max_tokens,
-            n_ctx=settings.llm_context_tokens,
+            temperature=settings.llm.temperature,
+            max_tokens=settings.llm.max_tokens,
+            n_ctx=settings.llm.context_tokens,
         )
-        answer_model = model.bind(grammar=REPLY_GRAMMAR) if settings.llm_grammar else model
+        answer_model = model.bind(grammar=REPLY_GRAMMAR) if settings.llm.grammar else model
         return LLMGenerator(settings, model, kind, str(path), embedder, answer_model)
-    url = settings.llm_base_url or DEFAULT_URLS[kind]
+    url = settings.llm.base_url or DEFAULT_URLS[kind]
     try:
         if kind == "ollama":
             from langchain_ollama import ChatOllama
@@ -268,27 +268,27 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
     except ImportError as exc:
         raise GeneratorError(f"the {kind} generator needs langchain-{kind}: pip install 'grounded-assistant[llm]'") from exc
     if kind == "ollama":
-        if not settings.llm_model:
+        if not settings.llm.model:
             raise GeneratorError("the ollama generator needs a model name: set ASSISTANT_LLM_MODEL (e.g. llama3.2)")
         model = ChatOllama(
-            model=settings.llm_model,
+            model=settings.llm.model,
             base_url=url,
-            temperature=settings.llm_temperature,
-            num_predict=settings.llm_max_tokens,
-            client_kwargs={"timeout": settings.llm_timeout},
+            temperature=settings.llm.temperature,
+            num_predict=settings.llm.max_tokens,
+            client_kwargs={"timeout": settings.llm.timeout},
         )
     else:
         model = ChatOpenAI(
-            model=settings.llm_model or "local-model",  # single-model local servers ignore the name
+            model=settings.llm.model or "local-model",  # single-model local servers ignore the name
             base_url=url,
-            api_key=settings.llm_api_key,
-            temperature=settings.llm_temperature,
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
-            max_tokens=settings.llm_max_tokens,
+            api_key=settings.llm.api_key,
+            temperature=settings.llm.temperature,
+            timeout=settings.llm.timeout,
+            max_retries=settings.llm.max_retries,
+            max_tokens=settings.llm.max_tokens,
             extra_body=_compatible_server_body(settings, url),
         )
-    if kind == "openai" and settings.llm_grammar:
+    if kind == "openai" and settings.llm.grammar:
         # only the answer follows the reply format; the follow-up rewrite is free text
         return LLMGenerator(settings, model, kind, url, embedder, model.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
     return LLMGenerator(settings, model, kind, url, embedder)
@@ -305,7 +305,7 @@ def _compatible_server_body(settings: Settings, url: str, grammar: str | None = 
     host = urlparse(url).hostname or ""
     if host == "api.openai.com" or host.endswith(".openai.azure.com"):
         return None
-    body = {"max_tokens": settings.llm_max_tokens}
+    body = {"max_tokens": settings.llm.max_tokens}
     if grammar:
         body["grammar"] = grammar
     return body

@@ -43,7 +43,7 @@ class OnnxEmbedder(TransformerEmbedder):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OnnxEmbedder:
-        return cls(settings.embedding_model, settings.embedding_batch_size, settings.path(settings.cache_dir))
+        return cls(settings.embedding.model, settings.embedding.batch_size, settings.path(settings.cache_dir))
 
     @property
     def onnx_path(self) -> Path:

@@ -79,8 +79,8 @@ class Assistant:
     @property
     def store(self) -> VectorStore:
         if self._store is None:
-            client = self._client or make_client(self.settings.index_path, self.settings.chroma_url)
-            self._store = ChromaStore(client, self.settings.collection)
+            client = self._client or make_client(self.settings.index_path, self.settings.index.chroma_url)
+            self._store = ChromaStore(client, self.settings.index.collection)
         return self._store
 
     def _ensure_retriever(self) -> HybridRetriever:
@@ -109,7 +109,7 @@ class Assistant:
     def _load_retriever(self, built: str | None) -> None:
         corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
         self._retriever = HybridRetriever(
-            self.embedder, self.store, corpus, self.settings.fetch_k, self.settings.bm25_weight, self.settings.exact_search_max
+            self.embedder, self.store, corpus, self.settings.retrieval.fetch_k, self.settings.retrieval.bm25_weight, self.settings.retrieval.exact_search_max
         )
         self._built_at = built
 
@@ -124,7 +124,7 @@ class Assistant:
                 self._empty_stores()
             else:
                 self._check_shared_collection()
-            embedded = self._client is None and not self.settings.chroma_url  # a file this run can watch
+            embedded = self._client is None and not self.settings.index.chroma_url  # a file this run can watch
             vector_file = embedded_store_path(self.settings.index_path) / "chroma.sqlite3" if embedded else None
             indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore, vector_file)
             report = indexer.sync(rebuild=rebuild, progress=progress)
@@ -149,7 +149,7 @@ class Assistant:
         try:
             self.store.reset()
         except BrokenIndex:
-            if self.settings.chroma_url or self._client is not None:
+            if self.settings.index.chroma_url or self._client is not None:
                 raise  # a server's or a caller's store is not ours to delete
             if self._store is not None:
                 self._store.close()
@@ -170,12 +170,12 @@ class Assistant:
     def _check_shared_collection(self) -> None:
         """On a Chroma server, an index folder that was never built must not take over a collection
         that another index folder built: syncing would delete that index to rebuild its own."""
-        if not self.settings.chroma_url or self.docstore.get_meta("built_at") is not None:
+        if not self.settings.index.chroma_url or self.docstore.get_meta("built_at") is not None:
             return
         held = self.store.count()
         if held:
             raise BrokenIndex(
-                f"the collection '{self.settings.collection}' on {self.settings.chroma_url} holds {held} chunks indexed "
+                f"the collection '{self.settings.index.collection}' on {self.settings.index.chroma_url} holds {held} chunks indexed "
                 f"from another index folder, and {self.settings.index_path} has none: give this instance that folder "
                 "(ASSISTANT_INDEX_DIR) or another collection (ASSISTANT_COLLECTION)"
             )
@@ -200,7 +200,7 @@ class Assistant:
         retriever = self._ready_retriever()  # one-time loading is not part of a question's latency
         started = time.perf_counter()
         query, asked = self._standalone(question, history)
-        passages = retriever.retrieve(query, self.settings.top_k)
+        passages = retriever.retrieve(query, self.settings.retrieval.top_k)
         answer = self.generator.generate(asked, passages, retriever.corpus)
         return self._stamp(answer, question, query, started)
 
@@ -214,7 +214,7 @@ class Assistant:
         retriever = self._ready_retriever()
         started = time.perf_counter()
         query, asked = self._standalone(question, history)
-        passages = retriever.retrieve(query, self.settings.top_k)
+        passages = retriever.retrieve(query, self.settings.retrieval.top_k)
         for piece in self.generator.stream(asked, passages, retriever.corpus):
             if isinstance(piece, str):
                 yield piece
@@ -240,8 +240,8 @@ class Assistant:
         cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
         if not cleaned:
             raise QuestionError("the question is empty")
-        if len(cleaned) > self.settings.max_question_chars:
-            raise QuestionError(f"the question is {len(cleaned)} characters long; the limit is {self.settings.max_question_chars}")
+        if len(cleaned) > self.settings.answerer.max_question_chars:
+            raise QuestionError(f"the question is {len(cleaned)} characters long; the limit is {self.settings.answerer.max_question_chars}")
         return cleaned
 
     def text(self, source: str) -> str | None:
@@ -251,8 +251,8 @@ class Assistant:
     def status(self) -> IndexStatus:
         documents, chunks = self.docstore.counts()
         built = self.docstore.get_meta("built_at")
-        location = self.settings.chroma_url or str(self.settings.index_path)
-        if self.settings.chroma_url:
+        location = self.settings.index.chroma_url or str(self.settings.index_path)
+        if self.settings.index.chroma_url:
             self.store.count()  # a server that does not answer is the first thing to report
         problem = self.index_problem() if built else None
         indexing = False

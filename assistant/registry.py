@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from .protocols import Embedder, Generator
     from .settings import Settings
 
-# settings.embedding_backend -> factory(settings) -> Embedder
+# settings.embedding.backend -> factory(settings) -> Embedder
 EMBEDDERS = {
     "onnx": "assistant.onnx_embeddings:OnnxEmbedder.from_settings",
     "torch": "assistant.embeddings:SentenceTransformerEmbedder.from_settings",
 }
-# settings.generator -> factory(settings, embedder) -> Generator
+# settings.answerer.generator -> factory(settings, embedder) -> Generator
 GENERATORS = {
     "extractive": "assistant.answering:ExtractiveGenerator",
     "ollama": "assistant.llm:make_llm_generator",
@@ -41,10 +41,10 @@ def lookup(table: dict[str, str], name: str, what: str) -> Callable[..., Any]:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder named by ``settings.embedding_backend`` (its model is not loaded yet)."""
-    return lookup(EMBEDDERS, settings.embedding_backend, "embedding backend")(settings)
+    """The embedder named by ``settings.embedding.backend`` (its model is not loaded yet)."""
+    return lookup(EMBEDDERS, settings.embedding.backend, "embedding backend")(settings)
 
 
 def make_generator(settings: Settings, embedder: Embedder | None = None) -> Generator:
-    """The answer generator named by ``settings.generator``."""
-    return lookup(GENERATORS, settings.generator, "generator")(settings, embedder)
+    """The answer generator named by ``settings.answerer.generator``."""
+    return lookup(GENERATORS, settings.answerer.generator, "generator")(settings, embedder)

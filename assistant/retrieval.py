@@ -10,7 +10,7 @@ import numpy as np
 
 from .corpus import Corpus
 from .lexical import tokens
-from .protocols import VectorStore
+from .protocols import Embedder, VectorStore
 from .types import Passage
 
 

@@ -65,9 +65,9 @@ def check(name: str, size: int, settings: Settings) -> str:
     if suffix not in SUPPORTED_SUFFIXES:
         kind = f"{suffix} files" if suffix else "files without an extension"
         raise UploadError(f"{kind} are not accepted (allowed: {' '.join(allowed_suffixes())})")
-    limit = settings.upload_max_mb * MIB
+    limit = settings.app.upload_max_mb * MIB
     if size > limit:
-        raise UploadError(f"the file is {size / MIB:.1f} MB, over the {settings.upload_max_mb} MB upload limit")
+        raise UploadError(f"the file is {size / MIB:.1f} MB, over the {settings.app.upload_max_mb} MB upload limit")
     return safe
 
 

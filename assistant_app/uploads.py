@@ -21,7 +21,7 @@ OUTCOME_KEY = "upload_outcome"
 def render_uploads(assistant: Assistant) -> None:
     settings = assistant.settings
     suffixes = " ".join(uploads.allowed_suffixes())
-    limit = min(settings.upload_max_mb, st.get_option("server.maxUploadSize"))  # the server refuses more anyway
+    limit = min(settings.app.upload_max_mb, st.get_option("server.maxUploadSize"))  # the server refuses more anyway
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
             f"Files: {escape(suffixes)} (up to {limit} MB each)",

@@ -239,20 +239,17 @@ def cli_command(*args: str) -> list[str]:
 
 def corpus_settings(base: Settings, root: Path) -> Settings:
     """The base settings pointed at a corpus: its own seeds and index, embedded store, extractive answers."""
-    return base.model_copy(
-        update={"root": root, "seeds_dir": Path("seeds"), "index_dir": Path("index"), "chroma_url": None, "generator": "extractive"}
+    return base.replace(
+        **{"root": root, "seeds_dir": Path("seeds"), "index_dir": Path("index"), "chroma_url": None, "generator": "extractive"}
     )
 
 
 def process_env(settings: Settings) -> dict[str, str]:
     """Environment for a CLI subprocess that sees the same settings and the same code as this process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    for name, value in settings.model_dump(exclude_unset=True).items():
+    for name, value in settings.flat().items():
         if value is not None:
             env[f"ASSISTANT_{name.upper()}"] = str(value)
-    for name in ("root", "seeds_dir", "index_dir", "generator"):
-        env[f"ASSISTANT_{name.upper()}"] = str(getattr(settings, name))
-    env.pop("ASSISTANT_CHROMA_URL", None)
     code = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (code, env.get("PYTHONPATH")) if p)
     return env
@@ -334,7 +331,7 @@ def run(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         command=command,
         machine={"cpus": os.cpu_count(), "load_before": list(os.getloadavg()), "python": platform.python_version(), "platform": platform.platform()},
-        settings={k: str(v) for k, v in base.model_dump().items() if k not in {"root", "llm_api_key"}},
+        settings={k: str(v) for k, v in base.flat().items() if k not in {"root", "llm_api_key"}},
     )
     figures = result.figures
 
@@ -436,13 +433,13 @@ def measure_ingest(assistant, result: BenchResult, log: Log) -> tuple[float, int
     from assistant.loaders import load_documents
 
     settings, embedder = assistant.settings, assistant.embedder
-    documents, _ = load_documents(settings.seeds_path, settings.root, int(settings.max_file_mb * 1e6))
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    documents, _ = load_documents(settings.seeds_path, settings.root, int(settings.index.max_file_mb * 1e6))
+    chunker = Chunker(settings.index.chunk_size, settings.index.chunk_overlap)
     texts = [c.indexed_text for d in documents for c in chunker.split(d)]  # what the build will embed
     raw_model = raw_sentence_transformer(embedder)
     encoders = {
         "raw_encode": lambda t: raw_model.encode(
-            t, batch_size=settings.embedding_batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            t, batch_size=settings.embedding.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ),
         "backend_encode": embedder.embed_documents,
     }

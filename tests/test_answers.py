@@ -83,7 +83,7 @@ def test_a_typed_question_leads_with_its_span_inside_a_quote(assistant, project,
     shown = format_answer(answer)
     assert shown.startswith(f"{short}\n") and f"⟦{short}⟧" in shown  # marked inside its quote
     assert answer.to_dict()["answer_span"] == {"quote": span.quote, "start": span.start, "end": span.end, "text": short}
-    assert answer.to_dict()["evidence"][span.quote]["support"] >= assistant.settings.abstain_threshold
+    assert answer.to_dict()["evidence"][span.quote]["support"] >= assistant.settings.answerer.abstain_threshold
 
 
 def test_a_how_or_why_question_has_no_span_and_is_shown_once(assistant):
@@ -248,7 +248,7 @@ def test_name_check_marks_down_sentences_naming_nothing_of_the_kind(assistant):
 
     question = "Which company makes the long-range missiles?"
     retriever = assistant._ensure_retriever()
-    passages = retriever.retrieve(question, assistant.settings.top_k)
+    passages = retriever.retrieve(question, assistant.settings.retrieval.top_k)
     missiles = next(t for t in (retriever.corpus.texts[p.chunk.source][slice(*span)] for p in passages for span in retriever.corpus.sentences_in(p.chunk)) if "long-range missiles" in t)
 
     def top(found):
@@ -264,7 +264,7 @@ def test_name_check_marks_down_sentences_naming_nothing_of_the_kind(assistant):
     assert first(named).support(assistant.settings) > first(unnamed).support(assistant.settings)
     assert first(named).coverage > first(unnamed).coverage  # "company" counts as held by a company's name
     # every sentence that may be quoted has been read, even those that rose once the leaders fell
-    window = max(assistant.settings.rerank_sentences, assistant.settings.max_quotes)
+    window = max(assistant.settings.answerer.rerank_sentences, assistant.settings.answerer.max_quotes)
     assert all(e.names_read for e in unnamed[:window])
     assert len(recogniser.read) >= window
 

@@ -16,7 +16,7 @@ from assistant.cli import cli
 from assistant.loaders import load_documents
 
 HINT = "Run `assistant index --rebuild` to rebuild it."
-CHUNKS = len(Chunker(Settings().chunk_size, Settings().chunk_overlap).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
+CHUNKS = len(Chunker(Settings().index.chunk_size, Settings().index.chunk_overlap).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
 QUESTION = "Who is the Kremlin's spokesman?"
 
 

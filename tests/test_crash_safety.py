@@ -127,8 +127,8 @@ class Corpus:
 def clean_build(root: Path, env: dict[str, str]) -> set[tuple]:
     """The chunks a clean build of the folder holds, computed from the files themselves."""
     settings = Settings(root=root, **{k.removeprefix("ASSISTANT_").lower(): v for k, v in env.items()})
-    files, _ = scan(settings.seeds_path, root, int(settings.max_file_mb * 1e6))
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    files, _ = scan(settings.seeds_path, root, int(settings.index.max_file_mb * 1e6))
+    chunker = Chunker(settings.index.chunk_size, settings.index.chunk_overlap)
     return {(c.id, c.source, c.start, c.end, c.text) for f in unique_contents(files)[0] for c in chunker.split(extract(f))}
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from conftest import PROJECT, SEEDS
 
 from assistant import evaluation as ev
+from assistant import reports
 from assistant.answering import ExtractiveGenerator
 from assistant.cli import cli
 from assistant.protocols import Generator
@@ -252,13 +253,13 @@ def test_full_run_quotes_are_all_verbatim_and_reports_are_written(report, tmp_pa
     assert report.value("quote_validity") == 1.0
     assert all(r.latency_ms > 0 for r in report.results)
     thresholds = ev.Thresholds.load(EVALS / "thresholds.toml")
-    folder = ev.write_report(report, tmp_path / "reports", thresholds)
+    folder = reports.write_report(report, tmp_path / "reports", thresholds)
     assert {p.name for p in folder.iterdir()} == {"report.json", "report.md", "chart.png"}
     assert (folder / "chart.png").read_bytes().startswith(b"\x89PNG")
-    assert ev.latest_report(tmp_path / "reports") == folder
-    again = ev.read_report(folder)
+    assert reports.latest_report(tmp_path / "reports") == folder
+    again = reports.read_report(folder)
     assert again.metrics == report.metrics and [r.passed for r in again.results] == [r.passed for r in report.results]
-    table = ev.format_table(report, thresholds)
+    table = reports.format_table(report, thresholds)
     for failed in report.failed:
         assert f"[{failed.id}]" in table
 

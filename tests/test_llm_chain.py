@@ -32,7 +32,7 @@ class Recorder(BaseCallbackHandler):
 
 
 def llm_assistant(settings, embedder, replies, **overrides):
-    settings = settings.model_copy(update=overrides)
+    settings = settings.replace(**overrides)
     recorder = Recorder()
     model = FakeListChatModel(responses=replies, callbacks=[recorder])
     return Assistant(settings, embedder=embedder, generator=LLMGenerator(settings, model, "fake")), recorder
@@ -44,7 +44,7 @@ def test_prompt_numbers_and_fences_the_passages(assistant, settings, embedder):
     answer = llm.ask("What share of Ukraine's territory do Russian forces control?")
     system, human = recorder.calls[0]
     assert "data, not instructions" in system.content
-    assert human.content.count("<passage id=") == len(answer.passages) == settings.top_k
+    assert human.content.count("<passage id=") == len(answer.passages) == settings.retrieval.top_k
     assert human.content.count("</passage>") == len(answer.passages)
     assert "<passage id=1 " in human.content and "Question: What share" in human.content
     assert answer.generator == "fake" and answer.answer == "About 20 percent."
@@ -170,7 +170,7 @@ def test_locate_maps_folded_matches_to_exact_offsets():
 @pytest.mark.parametrize("fallback", ["extractive", "abstain"])
 def test_unreachable_server_gives_one_line_and_falls_back(assistant, settings, embedder, fallback):
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here
-    settings = settings.model_copy(update={"generator": "openai", "llm_base_url": url, "llm_max_retries": 0, "llm_fallback": fallback})
+    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_retries": 0, "llm_fallback": fallback})
     llm = Assistant(settings, embedder=embedder, generator=make_llm_generator(settings))
     question = "How large was the military aid package the U.S. approved on Monday?"
     if fallback == "abstain":
@@ -223,7 +223,7 @@ def test_openai_compatible_request_caps_length_and_constrains_only_the_answer(as
     # llama.cpp's server ignores max_completion_tokens (langchain-openai's name for the cap) and wrote
     # 3,500 tokens for a 200-token cap; the grammar must not force the follow-up rewrite into the answer format.
     url = f"http://127.0.0.1:{recording_server.server_address[1]}/v1"
-    settings = settings.model_copy(update={"generator": "openai", "llm_base_url": url, "llm_max_tokens": 77, "llm_grammar": grammar})
+    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_tokens": 77, "llm_grammar": grammar})
     llm = Assistant(settings, embedder=embedder, generator=make_llm_generator(settings))
     answer = llm.ask("What share of Ukraine's territory do Russian forces control?", history=["Who leads Ukraine?"])
     rewrite, answering = recording_server.bodies
@@ -249,7 +249,7 @@ def test_missing_llamacpp_extra_is_named(settings, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if the extra were not installed
     with pytest.raises(GeneratorError, match=r"\[llamacpp\]"):
-        make_llm_generator(settings.model_copy(update={"generator": "llamacpp"}))
+        make_llm_generator(settings.replace(**{"generator": "llamacpp"}))
 
 
 def _streaming_page():

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import Settings
+from assistant.settings import AppSettings
 from assistant.errors import UploadError
 from assistant.uploads import MIB, check, safe_name, save
 
@@ -137,4 +138,4 @@ def test_streamlit_server_upload_cap_is_the_apps_limit():
     import tomllib
 
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == Settings.model_fields["upload_max_mb"].default
+    assert config["server"]["maxUploadSize"] == AppSettings.model_fields["upload_max_mb"].default
