@@ -26,9 +26,9 @@ from filelock import FileLock, Timeout
 from .docstore import DocStore
 from .errors import LoadError, NoDocuments
 from .loaders import Problem, SourceFile, extract, scan
+from .protocols import Embedder, VectorStore
 from .readers import kind_of, reader_version
 from .settings import Settings
-from .protocols import Embedder, VectorStore
 from .types import Chunk, Document, Sentence
 
 VECTOR_FILE_MARK = "vector_file_mark"

@@ -1,7 +1,9 @@
-"""Shared fixtures: one real index of the seeds per session, and no network beyond loopback."""
+"""Shared fixtures: one real index of the seeds per session, an environment of the suite's own,
+and no network beyond loopback."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -29,6 +31,25 @@ def _loopback_only(self, address):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def own_environment(tmp_path_factory):
+    """No ``ASSISTANT_*`` variable from the developer's shell reaches a test, and derived files
+    (the ONNX export of the model) go to a folder of the run's own, not to ``~/.cache``.
+    Subprocesses the tests start inherit the same environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("ASSISTANT_")]:
+            patch.delenv(name)
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def pytest_collection_modifyitems(items):
+    """Real servers and the browser are slow by nature: they run in the full suite, not the fast lane."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("llm_server"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def no_network():
     """The suite must pass offline: any connection beyond loopback fails loudly."""
     socket.socket.connect = _loopback_only
@@ -37,10 +58,18 @@ def no_network():
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(own_environment):
     from assistant.registry import make_embedder
 
     return make_embedder(Settings())  # the default backend, as the CLI and the app use it
+
+
+@pytest.fixture(scope="session")
+def fake_embedder():
+    """A deterministic stand-in for wiring tests, where what is answered does not matter."""
+    from fakes import HashEmbedder
+
+    return HashEmbedder()
 
 
 def make_project(root: Path, seeds: Path = SEEDS) -> Path:

@@ -269,6 +269,7 @@ def test_name_check_marks_down_sentences_naming_nothing_of_the_kind(assistant):
     assert len(recogniser.read) >= window
 
 
+@pytest.mark.slow
 def test_entity_recogniser_leaves_torch_unloaded():
     """spaCy's thinc would import torch (a second, 200 MB) into a process the ONNX backend keeps free of it."""
     import subprocess

@@ -152,6 +152,7 @@ def test_a_file_deleted_between_scan_and_extraction(fresh_project, embedder, mon
     assert {c[1] for c in index_contents(assistant)} == {SEED, "seeds/kept.txt"}
 
 
+@pytest.mark.slow
 def test_a_20_mb_text_file_is_skipped_by_the_text_limit(fresh_project, embedder):
     (fresh_project / "seeds" / "dump.txt").write_text(licence_text(20_000_000), encoding="utf-8")
     assistant = Assistant(Settings(root=fresh_project), embedder=embedder)  # default limits

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from assistant import Assistant
@@ -19,6 +20,7 @@ def comparable(answer) -> dict:
     return result
 
 
+@pytest.mark.slow
 def test_32_questions_from_8_threads_match_asked_one_by_one(assistant, settings):
     cases = yaml.safe_load((EVALS / "seed_article.yaml").read_text(encoding="utf-8"))
     questions = [case["question"] for case in cases][:32]
@@ -33,6 +35,7 @@ def test_32_questions_from_8_threads_match_asked_one_by_one(assistant, settings)
     assert sum(not a.abstained for a in alone) >= 16  # the comparison covers real answers, not just abstentions
 
 
+@pytest.mark.slow
 def test_embedder_serves_threads_that_mix_batches_and_word_vectors(embedder):
     """Padded batches (embeddings) and unpadded calls (word offsets) share one tokenizer, whose
     padding settings are state: without a lock, threads got ragged tensors ("Unable to create

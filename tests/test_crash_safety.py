@@ -170,6 +170,7 @@ def assert_clean(dump: dict, expected: set[tuple]) -> None:
     assert set(dump["hashes"]) == {c[1] for c in expected}
 
 
+@pytest.mark.slow
 def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkserver):
     rng = random.Random(20261126)
     corpus = Corpus(tmp_path / "seeds", rng)
@@ -215,6 +216,7 @@ def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkse
     assert landed >= len(plan) // 2
 
 
+@pytest.mark.slow
 def test_two_index_runs_at_once_are_serialised(tmp_path, forkserver):
     """Two runs started while the index is locked both say they wait, then take turns: one
     builds, the other finds nothing left to do. The test holds the lock until both wait, so a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import PROJECT
 
 from assistant import Assistant, Settings
@@ -16,6 +17,7 @@ from assistant.segmenting import sentences as split_sentences
 QUESTION = "What share of Ukraine's territory do Russian forces control?"
 
 
+@pytest.mark.slow
 def test_onnx_export_gives_the_torch_vectors(tmp_path):
     documents, _ = load_documents(PROJECT / "seeds", PROJECT)
     chunks = [c.text for d in documents for c in Chunker(250, 60).split(d)]

@@ -68,6 +68,7 @@ def test_cli_ask_replies_in_one_line_or_answers(assistant, project, embedder, mo
         assert json.loads(result.stdout)["question"].isprintable()
 
 
+@pytest.mark.slow
 def test_jsonl_gives_one_line_per_question_whatever_it_holds(assistant, project):
     lines = [
         b"",

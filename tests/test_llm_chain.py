@@ -233,6 +233,7 @@ def test_openai_compatible_request_caps_length_and_constrains_only_the_answer(as
     assert ("QUOTES:" in answering.get("grammar", "")) is grammar
 
 
+@pytest.mark.slow
 def test_cli_reports_a_dead_server_in_one_line(assistant, project):
     url = f"http://127.0.0.1:{free_port()}/v1"
     question = "How large was the military aid package the U.S. approved on Monday?"

@@ -15,6 +15,9 @@ from assistant.errors import BrokenIndex
 CHROMA = Path(sys.executable).parent / "chroma"  # installed with chromadb, next to this interpreter
 STARTUP_SECONDS = 60
 
+pytestmark = pytest.mark.slow  # a real `chroma run` server per module
+
+
 
 @pytest.fixture
 def chroma_url(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from conftest import PROJECT
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,7 @@ def _evals_view(monkeypatch, project: Path, evals_dir: Path) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_evals_view_runs_the_suite_and_reopens_the_report(assistant, project, tmp_path, monkeypatch):
     st.cache_resource.clear()  # the app caches its Assistant per process; build one that sees this evals folder
     evals_dir = tmp_path / "evals"

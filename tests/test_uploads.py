@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import Settings
-from assistant.settings import AppSettings
 from assistant.errors import UploadError
+from assistant.settings import AppSettings
 from assistant.uploads import MIB, check, safe_name, save
 
 
