@@ -22,7 +22,7 @@ from .folding import fold
 from .lexical import digits, matches, tokens
 from .lexicon import word_list
 from .protocols import Embedder, Generator
-from .settings import Settings
+from .settings import AnswererSettings, Settings
 from .types import Answer, Passage, Quote
 
 NOT_FOUND = "The documents do not answer this question."
@@ -35,7 +35,10 @@ _NUMBER_Q = re.compile(
 _UNIT_ASK = r"(?:what|which)(?: (?:is|was|are|were) the)? (?:(?:exact|precise|specific|particular|calendar) )?"
 # "When…?", "Since when…?"; a "when" further on opens a clause ("Who was president when the war began?").
 _TIME_Q = re.compile(rf"^\W*(\w+\s+)?when\b|\b({_UNIT_ASK}(year|month|day|date|time|week|decade|century)|how long ago)\b")
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|half|third|quarter|fifth|dozen)\b")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion|"
+    r"half|third|quarter|fifth|dozen)\b"
+)
 _TIME = re.compile(
     r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
     r"august|september|october|november|december|yesterday|today|tomorrow|week|weeks|month|months|year|years|"
@@ -185,9 +188,9 @@ def holds(kind: re.Pattern | Named | None, sentence: str, question: str = "", en
         stated = set(tokens(question))
         return any(e.label in kind.labels and not all(matches(t, stated) for t in named) for e in entities if (named := tokens(e.text)))
     text = fold(sentence)
-    stated = _stated_numbers(question)
-    if stated is not None:
-        text = stated.sub(" ", digits(text))
+    numbers = _stated_numbers(question)
+    if numbers is not None:
+        text = numbers.sub(" ", digits(text))
     if kind is _NUMBER:
         text = _YEAR.sub(" ", text)
     return bool(kind.search(text))
@@ -230,7 +233,10 @@ _FOCUS = [
     re.compile(r"'s ([a-z]+)(?: [a-z]+)?\s*\??$"),
     re.compile(r"\bname of (?:the |an? )?([a-z]+)"),
 ]
-_NOT_FOCUS = {"did", "does", "do", "is", "was", "are", "were", "has", "have", "had", "will", "would", "can", "could", "more", "less", "longer", "time", "name", "role", "position", "view", "stance"}
+_NOT_FOCUS = {
+    "did", "does", "do", "is", "was", "are", "were", "has", "have", "had", "will", "would", "can", "could", "more", "less", "longer",
+    "time", "name", "role", "position", "view", "stance",
+}
 
 
 # Words that frame a question rather than say what it is about: "What *position* does Matviyenko
@@ -315,11 +321,11 @@ class Asked:
     unseen: frozenset[str] = frozenset()  # words no document uses (beyond the answer's kind): a sentence must hold a word close in meaning
 
     @classmethod
-    def of(cls, question: str, corpus: Corpus, settings: Settings) -> Asked:
+    def of(cls, question: str, corpus: Corpus, settings: AnswererSettings) -> Asked:
         terms = set(tokens(question))
         phrase = answer_phrase(question)
         return cls(
-            weights={t: term_weight(t, corpus) * (settings.answerer.answer_phrase_weight if t in phrase else 1.0) for t in terms},
+            weights={t: term_weight(t, corpus) * (settings.answer_phrase_weight if t in phrase else 1.0) for t in terms},
             entities=frozenset(entity_terms(question) & terms),
             focus=frozenset(focus_terms(question) & terms),
             needed=wants_type(question),
@@ -356,12 +362,13 @@ class Evidence:
     meaning: float | None = None  # coverage where absent words count by their closest word in meaning
     names_read: bool = False  # whether the entity recogniser has read it (until then a name asked for counts as held)
 
-    def support(self, s: Settings) -> float:
+    def support(self, s: AnswererSettings) -> float:
         coverage = self.coverage if self.meaning is None else self.meaning
-        score = s.answerer.lexical_weight * coverage + (1 - s.answerer.lexical_weight) * self.dense
+        score = s.lexical_weight * coverage + (1 - s.lexical_weight) * self.dense
         if not self.has_type or (self.counted and self.missing_focus):
-            score *= s.answerer.missing_type_penalty
-        return score * s.answerer.missing_entity_penalty ** self.missing_entities * s.answerer.missing_focus_penalty ** self.missing_focus * s.answerer.unseen_word_penalty ** self.unmatched
+            score *= s.missing_type_penalty
+        penalties = s.missing_entity_penalty ** self.missing_entities * s.missing_focus_penalty ** self.missing_focus
+        return score * penalties * s.unseen_word_penalty ** self.unmatched
 
 
 class ExtractiveGenerator(Generator):
@@ -380,7 +387,7 @@ class ExtractiveGenerator(Generator):
 
     def evidence(self, asked: Asked, passages: list[Passage], corpus: Corpus) -> list[Evidence]:
         """Features of every sentence of the passages (each sentence once, best passage kept)."""
-        s = self.settings
+        s = self.settings.answerer
         total = sum(asked.weights.values())
         if not total:
             return []
@@ -404,7 +411,7 @@ class ExtractiveGenerator(Generator):
                 carried: set[str] = set()
                 if missing and before >= 0 and set(tokens(sentence, keep_stopwords=True)) & word_list("referring"):
                     carried = {t for t in missing if matches(t, antecedents(text[slice(*spans[before])]))}
-                credit = s.answerer.carried_name_credit
+                credit = s.carried_name_credit
                 found[key] = Evidence(
                     source=chunk.source,
                     start=start,
@@ -488,31 +495,31 @@ class ExtractiveGenerator(Generator):
 
         All sentences are ranked lexically; the leaders are then re-weighed by meaning.
         """
-        asked = asked or Asked.of(question, corpus, self.settings)
-        s = self.settings
+        asked = asked or Asked.of(question, corpus, self.settings.answerer)
+        s = self.settings.answerer
 
         def best_first(evidence: list[Evidence]) -> list[Evidence]:
             return sorted(evidence, key=lambda e: (-e.support(s), e.source, e.start))
 
         found = best_first(self.evidence(asked, passages, corpus))
-        leaders = found[: s.answerer.rerank_sentences]
+        leaders = found[: s.rerank_sentences]
         self.check_names(asked, leaders, corpus)
         self.weigh_meaning(question, asked, leaders, corpus)
         ranked = best_first(found)
         # With the leaders marked down for naming nothing of the kind, an unread sentence may lead:
         # read the new leaders too, until every one that may be quoted has been read.
-        window = max(s.answerer.rerank_sentences, s.answerer.max_quotes)
+        window = max(s.rerank_sentences, s.max_quotes)
         while self.check_names(asked, [e for e in ranked[:window] if not e.names_read], corpus):
             ranked = best_first(found)
         return ranked
 
     def choose(self, question: str, passages: list[Passage], corpus: Corpus, asked: Asked | None = None) -> list[Evidence]:
         """The sentences to quote for one (simple) question, best first; none when support is weak."""
-        s = self.settings
+        s = self.settings.answerer
         asked = asked or Asked.of(question, corpus, s)
         ranked = self.rank(question, passages, corpus, asked)
-        if not ranked or ranked[0].support(s) < s.answerer.abstain_threshold:
-            return ranked[: s.answerer.max_quotes]  # too weak to quote; the caller may show them as the closest
+        if not ranked or ranked[0].support(s) < s.abstain_threshold:
+            return ranked[: s.max_quotes]  # too weak to quote; the caller may show them as the closest
         top = ranked[0].support(s)
         chosen = [ranked[0]]
         weights = asked.weights
@@ -526,10 +533,10 @@ class ExtractiveGenerator(Generator):
         # not touch ("…, and how large was the aid?", "…position shifted" → "This represents a
         # shift…"), else when it is nearly as good as the first.
         for candidate in ranked[1:]:
-            if len(chosen) < s.answerer.max_quotes and candidate.support(s) >= s.answerer.second_quote_floor * s.answerer.abstain_threshold and adds(candidate) >= s.answerer.second_quote_gain:
+            if len(chosen) < s.max_quotes and candidate.support(s) >= s.second_quote_floor * s.abstain_threshold and adds(candidate) >= s.second_quote_gain:
                 chosen.append(candidate)
         for candidate in ranked[1:]:
-            if len(chosen) < s.answerer.max_quotes and candidate not in chosen and candidate.support(s) >= max(s.answerer.abstain_threshold, s.answerer.second_quote_ratio * top):
+            if len(chosen) < s.max_quotes and candidate not in chosen and candidate.support(s) >= max(s.abstain_threshold, s.second_quote_ratio * top):
                 chosen.append(candidate)
         return chosen
 
@@ -551,13 +558,14 @@ class ExtractiveGenerator(Generator):
             while i < len(spans) and (quote.source, spans[i][0]) not in quoted:
                 following = corpus.quote(quote.source, *spans[i], quote.score)
                 block = layout.block_at(following.start) if layout else None
-                is_item = block is not None and block.kind == "item"
+                item = block.start if block is not None and block.kind == "item" else None
+                is_item = item is not None
                 if following.section != quote.section or (out[-1] is not quote and not is_item):
                     break
-                if is_item and block.start not in items:
+                if item is not None and item not in items:
                     if len(items) == self.settings.answerer.list_items_quoted:
                         break
-                    items.append(block.start)
+                    items.append(item)
                 last = out[-1]
                 if last is not quote and block is not None and block.start <= last.start:  # the same item: one quote
                     out[-1] = corpus.quote(quote.source, last.start, following.end, quote.score)
@@ -570,32 +578,32 @@ class ExtractiveGenerator(Generator):
         return out
 
     def _quote(self, e: Evidence, corpus: Corpus) -> Quote:
-        return corpus.quote(e.source, e.start, e.end, round(e.support(self.settings), 4))
+        return corpus.quote(e.source, e.start, e.end, round(e.support(self.settings.answerer), 4))
 
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         """Answer each part of the question ("Who is the envoy, and what did he write?") with its
         own best sentences; abstain when no part is supported."""
-        s = self.settings
+        s = self.settings.answerer
         parts = question_parts(question)
         askeds = [Asked.of(part, corpus, s) for part in parts]
         picks = [self.choose(part, passages, corpus, asked) for part, asked in zip(parts, askeds)]
         supports = [p[0].support(s) if p else 0.0 for p in picks]
         top = max(supports)
-        if top < s.answerer.abstain_threshold:
+        if top < s.abstain_threshold:
             near: dict[tuple[str, int], Evidence] = {}  # each sentence once, at its best support
             for e in sorted((e for pick in picks for e in pick), key=lambda e: -e.support(s)):
-                if e.support(s) >= s.answerer.closest_min_support:
+                if e.support(s) >= s.closest_min_support:
                     near.setdefault((e.source, e.start), e)
             best = max((pick[0] for pick in picks if pick), key=lambda e: e.support(s), default=None)
             return Answer(
                 question=question, answer=NOT_FOUND, abstained=True, passages=passages, support=top, generator=self.name,
-                closest=[self._quote(e, corpus) for e in list(near.values())[: s.answerer.max_quotes]],
+                closest=[self._quote(e, corpus) for e in list(near.values())[: s.max_quotes]],
                 reason=self._refusal(best, askeds[0].needed if len(parts) == 1 else None),
             )
         chosen: dict[tuple[str, int], Evidence] = {}
         for pick, support in zip(picks, supports):
-            if support >= s.answerer.abstain_threshold:
-                for e in pick[: s.answerer.max_quotes if len(parts) == 1 else 1]:
+            if support >= s.abstain_threshold:
+                for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
         quotes = self._with_continuations([self._quote(e, corpus) for e in ordered], corpus)
@@ -623,17 +631,17 @@ class ExtractiveGenerator(Generator):
 
     def _refusal(self, best: Evidence | None, needed) -> str:
         """Why it abstains, in one line."""
-        s = self.settings
+        s = self.settings.answerer
         if best is None:
             return "nothing in the documents comes close to this question"
         if not best.has_type and needed is not None:
             return f"no sentence found holds {_kind_name(needed)}, which the question asks for"
-        return f"the best sentence's support {best.support(s):.2f} is below the threshold {s.answerer.abstain_threshold:.2f}"
+        return f"the best sentence's support {best.support(s):.2f} is below the threshold {s.abstain_threshold:.2f}"
 
     def _features(self, e: Evidence) -> dict:
         """What decided a quote, as ``--json`` shows it."""
         return {
-            "support": round(e.support(self.settings), 4), "dense": round(e.dense, 4), "coverage": round(e.coverage, 4),
+            "support": round(e.support(self.settings.answerer), 4), "dense": round(e.dense, 4), "coverage": round(e.coverage, 4),
             "meaning": None if e.meaning is None else round(e.meaning, 4), "has_type": e.has_type,
             "missing_entities": round(e.missing_entities, 2), "missing_focus": e.missing_focus, "unmatched": e.unmatched,
             "covered": sorted(e.covered),

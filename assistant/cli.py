@@ -57,7 +57,8 @@ def rebuild_hint(problem) -> str:
 @click.option("--generator", help="Answer generator: extractive, ollama, openai, llamacpp (ASSISTANT_GENERATOR).")
 @click.option("--llm-model", help="Model name for the ollama/openai generators (ASSISTANT_LLM_MODEL).")
 @click.option("--llm-base-url", help="LLM server URL, e.g. http://127.0.0.1:8000/v1 (ASSISTANT_LLM_BASE_URL).")
-@click.option("--llm-fallback", type=click.Choice(["extractive", "abstain"]), help="When LLM quotes fail verification or the server fails (ASSISTANT_LLM_FALLBACK).")
+@click.option("--llm-fallback", type=click.Choice(["extractive", "abstain"]),
+              help="When LLM quotes fail verification or the server fails (ASSISTANT_LLM_FALLBACK).")
 def cli(**_options):
     """Ask questions about the documents in seeds/ and get answers quoted verbatim from them.
 

@@ -10,8 +10,10 @@ import os
 import shutil
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import lexical
 from .docstore import DocStore
@@ -31,12 +33,12 @@ class LexicalIndex:
     """
 
     doc_freq: dict[str, int]  # chunks (with their headers) holding each term
-    bm25: object | None  # bm25s.BM25; None for an empty index
+    bm25: Any  # a bm25s.BM25 (which ships no types); None for an empty index
     sentence_freq: dict[str, int] = field(default_factory=dict)  # sentences holding each term
     sentence_count: int = 0
 
     @classmethod
-    def build(cls, chunks: list[Chunk], sentences: list[str] = ()) -> LexicalIndex:
+    def build(cls, chunks: list[Chunk], sentences: Sequence[str] = ()) -> LexicalIndex:
         chunk_tokens = [tokens(c.indexed_text) for c in chunks]
         doc_freq: Counter = Counter()
         for terms in chunk_tokens:

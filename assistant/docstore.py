@@ -38,15 +38,15 @@ class DocStore:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = None
+        self._db: sqlite3.Connection | None = None
         try:
             with self._damage():
                 self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
                 version = self._read_version()
                 if version is None:
-                    self._db.executescript(_SCHEMA)
+                    self.db.executescript(_SCHEMA)
                     self.set_meta("schema_version", SCHEMA_VERSION)
                 elif version != SCHEMA_VERSION:
                     raise BrokenIndex(f"the index at {path.parent} was built by another version (format {version})")
@@ -65,13 +65,19 @@ class DocStore:
                 file.unlink(missing_ok=True)
 
     def _read_version(self) -> str | None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "meta" not in tables:
             if tables:
                 raise BrokenIndex(f"the index at {self.path.parent} has an unknown layout")
             return None
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return row[0] if row else None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise BrokenIndex(f"the document store at {self.path} did not open")
+        return self._db
 
     def close(self) -> None:
         if self._db is not None:
@@ -91,7 +97,7 @@ class DocStore:
 
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._damage():
-            return self._db.execute(sql, params).fetchall()
+            return self.db.execute(sql, params).fetchall()
 
     # --- metadata -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -138,37 +144,37 @@ class DocStore:
         spans = json.dumps([[s.start, s.end] for s in sentences])
         with self._transaction():
             self._forget(document.source)
-            self._db.execute(
+            self.db.execute(
                 "INSERT INTO documents(source, sha256, text, sentences, layout, indexed_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (document.source, document.sha256, document.text, spans, json.dumps(document.layout.to_json()), time.time()),
             )
-            self._db.executemany(
+            self.db.executemany(
                 'INSERT INTO chunks(id, source, start, "end", text, header) VALUES (?, ?, ?, ?, ?, ?)',
                 [(c.id, c.source, c.start, c.end, c.text, c.header) for c in chunks],
             )
-            self._db.execute("DELETE FROM pending WHERE source=?", (document.source,))
+            self.db.execute("DELETE FROM pending WHERE source=?", (document.source,))
 
     def remove(self, source: str) -> None:
         with self._transaction():
             self._forget(source)
-            self._db.execute("DELETE FROM pending WHERE source=?", (source,))
+            self.db.execute("DELETE FROM pending WHERE source=?", (source,))
 
     def clear(self) -> None:
         with self._transaction():
             for table in ("documents", "chunks", "pending"):
-                self._db.execute(f"DELETE FROM {table}")
+                self.db.execute(f"DELETE FROM {table}")
 
     def _forget(self, source: str) -> None:
-        self._db.execute("DELETE FROM documents WHERE source=?", (source,))
-        self._db.execute("DELETE FROM chunks WHERE source=?", (source,))
+        self.db.execute("DELETE FROM documents WHERE source=?", (source,))
+        self.db.execute("DELETE FROM chunks WHERE source=?", (source,))
 
     @contextmanager
     def _transaction(self):
         with self._damage():
-            self._db.execute("BEGIN IMMEDIATE")
+            self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self.db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            self.db.execute("COMMIT")

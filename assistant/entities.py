@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .nlp import import_spacy
 
@@ -31,6 +31,8 @@ class EntityRecognizer(Protocol):
 
     def entities(self, texts: list[str]) -> list[tuple[Entity, ...] | None]: ...  # None: could not tell
 
+    def clear_cache(self) -> None: ...
+
 
 # Components of the pipeline that named-entity recognition does not use.
 _UNUSED = ["parser", "tagger", "lemmatizer", "attribute_ruler", "senter", "morphologizer"]
@@ -41,7 +43,7 @@ class SpacyEntities:
 
     def __init__(self, model: str, cache_size: int = 4096):
         self.model = model
-        self._nlp = None
+        self._nlp: Any = None  # a spacy.Language once loaded
         self._broken = False
         self._lock = threading.Lock()  # a spaCy pipeline is not documented as safe to call from two threads
         self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
@@ -71,7 +73,7 @@ class SpacyEntities:
                         return [None] * len(texts)
                 for text, doc in zip(missing, self._nlp.pipe(missing)):
                     self._cache[text] = tuple(Entity(e.label_, e.text) for e in doc.ents)
-            found = [self._cache[t] for t in texts]
+            found: list[tuple[Entity, ...] | None] = [self._cache[t] for t in texts]
             while len(self._cache) > self.cache_size:  # after reading: a batch larger than the cache is still answered
                 self._cache.popitem(last=False)
             return found

@@ -283,7 +283,7 @@ def score_case(
     for q in answer.quotes:
         text = texts(q.source)
         valid = bool(q.text) and text is not None and 0 <= q.start <= q.end <= len(text) and text[q.start:q.end] == q.text
-        whole = valid and whole_sentences(text, q.start, q.end, layouts(q.source))
+        whole = valid and text is not None and whole_sentences(text, q.start, q.end, layouts(q.source))
         quotes.append(QuoteCheck(q.text, q.source, q.start, q.end, valid, whole))
     result = CaseResult(
         id=case.id,
@@ -427,7 +427,7 @@ class Report:
 # --- running ---------------------------------------------------------------------------------------
 
 
-def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], None] | None = None) -> Report:
+def run(assistant: Assistant, cases: list[Case], progress: Callable[[int, int], object] | None = None) -> Report:
     """Ask every case through the one ``assistant`` (models load once) and score the answers.
 
     A case's ``history`` is replayed as a real chat: each earlier question is asked with the

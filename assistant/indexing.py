@@ -32,7 +32,7 @@ from .settings import Settings
 from .types import Chunk, Document, Sentence
 
 VECTOR_FILE_MARK = "vector_file_mark"
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int], object]  # (done, total); what it returns is ignored
 
 
 def forget_vector_file_mark(docstore: DocStore) -> None:

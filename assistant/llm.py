@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnablePassthrough
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, SecretStr
 
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
@@ -121,7 +121,7 @@ def parse_reply(reply: str) -> Reply:
             if _QUOTE_LINE.match(more):
                 break
             text += "\n" + more
-            if closing in more:
+            if closing is not None and closing in more:
                 break
         claims.append(Claim(int(match.group(1)), _unquote(text)))
     claims = [c for c in claims if c.text]
@@ -251,7 +251,7 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
         if not settings.llm.model_path or not settings.path(settings.llm.model_path).is_file():
             raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm.model_path})")
         path = settings.path(settings.llm.model_path)
-        model = LlamaCppChat(
+        model: BaseChatModel = LlamaCppChat(
             model_path=str(path),
             temperature=settings.llm.temperature,
             max_tokens=settings.llm.max_tokens,
@@ -270,7 +270,7 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
     if kind == "ollama":
         if not settings.llm.model:
             raise GeneratorError("the ollama generator needs a model name: set ASSISTANT_LLM_MODEL (e.g. llama3.2)")
-        model = ChatOllama(
+        chat: BaseChatModel = ChatOllama(
             model=settings.llm.model,
             base_url=url,
             temperature=settings.llm.temperature,
@@ -278,20 +278,20 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
             client_kwargs={"timeout": settings.llm.timeout},
         )
     else:
-        model = ChatOpenAI(
+        chat = ChatOpenAI(
             model=settings.llm.model or "local-model",  # single-model local servers ignore the name
             base_url=url,
-            api_key=settings.llm.api_key,
+            api_key=SecretStr(settings.llm.api_key),
             temperature=settings.llm.temperature,
             timeout=settings.llm.timeout,
             max_retries=settings.llm.max_retries,
-            max_tokens=settings.llm.max_tokens,
+            max_completion_tokens=settings.llm.max_tokens,
             extra_body=_compatible_server_body(settings, url),
         )
     if kind == "openai" and settings.llm.grammar:
         # only the answer follows the reply format; the follow-up rewrite is free text
-        return LLMGenerator(settings, model, kind, url, embedder, model.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
-    return LLMGenerator(settings, model, kind, url, embedder)
+        return LLMGenerator(settings, chat, kind, url, embedder, chat.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
+    return LLMGenerator(settings, chat, kind, url, embedder)
 
 
 def _compatible_server_body(settings: Settings, url: str, grammar: str | None = None) -> dict | None:
@@ -305,7 +305,7 @@ def _compatible_server_body(settings: Settings, url: str, grammar: str | None = 
     host = urlparse(url).hostname or ""
     if host == "api.openai.com" or host.endswith(".openai.azure.com"):
         return None
-    body = {"max_tokens": settings.llm.max_tokens}
+    body: dict[str, object] = {"max_tokens": settings.llm.max_tokens}
     if grammar:
         body["grammar"] = grammar
     return body

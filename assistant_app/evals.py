@@ -41,11 +41,11 @@ def render_evals(assistant: Assistant) -> None:
         bar.empty()
         folder = reports.write_report(report, reports_dir, thresholds)
     else:
-        folder = reports.latest_report(reports_dir)
-        if folder is None:
+        latest = reports.latest_report(reports_dir)
+        if latest is None:
             st.info(f"No eval report in {escape(str(reports_dir))} yet: run the suite here, or `assistant eval` in a terminal.")
             return
-        report = reports.read_report(folder)
+        folder, report = latest, reports.read_report(latest)
     show_report(report, folder, thresholds)
 
 

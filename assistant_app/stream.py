@@ -41,4 +41,5 @@ def show_notes(answer: dict, escape: Callable[[str], str]) -> None:
         st.info(escape(answer["notice"]))
     dropped = answer.get("dropped_quotes", 0)
     if dropped:
-        st.caption(f"{dropped} quote{'s' if dropped != 1 else ''} from the model could not be found in the documents and {'are' if dropped != 1 else 'is'} not shown.")
+        plural = dropped != 1
+        st.caption(f"{dropped} quote{'s' if plural else ''} from the model could not be found in the documents and {'are' if plural else 'is'} not shown.")

@@ -184,6 +184,7 @@ def run_process(args: list[str], env: dict[str, str], cwd: Path, timeout: float 
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         watcher = PeakWatcher(proc.pid)
+        assert proc.stdout is not None  # stdout=PIPE
         try:
             first = proc.stdout.readline()
             first_s = time.perf_counter() - started if first else None
@@ -368,7 +369,7 @@ def run(
         log(f"asking {len(questions)} questions at {n}x")
         times = query_latencies(assistants[n], questions)
         figures[f"query_median_ms_{n}x"] = _median(times)
-        figures[f"query_p95_ms_{n}x"] = percentile(times, 95)
+        figures[f"query_p95_ms_{n}x"] = percentile(times, 95) or 0.0  # None only for no questions, and there are always some
 
     log(f"re-indexing the {largest}x corpus")
     big = assistants[largest]

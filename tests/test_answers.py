@@ -249,7 +249,8 @@ def test_name_check_marks_down_sentences_naming_nothing_of_the_kind(assistant):
     question = "Which company makes the long-range missiles?"
     retriever = assistant._ensure_retriever()
     passages = retriever.retrieve(question, assistant.settings.retrieval.top_k)
-    missiles = next(t for t in (retriever.corpus.texts[p.chunk.source][slice(*span)] for p in passages for span in retriever.corpus.sentences_in(p.chunk)) if "long-range missiles" in t)
+    sentences = (retriever.corpus.texts[p.chunk.source][slice(*span)] for p in passages for span in retriever.corpus.sentences_in(p.chunk))
+    missiles = next(t for t in sentences if "long-range missiles" in t)
 
     def top(found):
         recogniser = FixedEntities(found)
@@ -259,9 +260,10 @@ def test_name_check_marks_down_sentences_naming_nothing_of_the_kind(assistant):
 
     named, _ = top({missiles: [("ORG", "Lockheed Martin")]})
     unnamed, recogniser = top({missiles: [("GPE", "U.S.")]})
-    first = lambda ranked: next(e for e in ranked if retriever.corpus.texts[e.source][e.start:e.end] == missiles)
+    def first(ranked):
+        return next(e for e in ranked if retriever.corpus.texts[e.source][e.start:e.end] == missiles)
     assert first(named).has_type and not first(unnamed).has_type
-    assert first(named).support(assistant.settings) > first(unnamed).support(assistant.settings)
+    assert first(named).support(assistant.settings.answerer) > first(unnamed).support(assistant.settings.answerer)
     assert first(named).coverage > first(unnamed).coverage  # "company" counts as held by a company's name
     # every sentence that may be quoted has been read, even those that rose once the leaders fell
     window = max(assistant.settings.answerer.rerank_sentences, assistant.settings.answerer.max_quotes)
@@ -397,7 +399,8 @@ def test_span_rules_on_hand_made_quotes():
     dated = quote("The talks, first held on March 26th, 2022, resumed on Wednesday.")
     assert answer_span("time", "When were the talks first held?", [dated], [0]).text == "March 26th, 2022"
     west = quote("The West welcomed Volodymyr Zelenskyy.")
-    people = lambda texts: [(Entity("NORP", "West"), Entity("PERSON", "Volodymyr Zelenskyy"))]
+    def people(texts):
+        return [(Entity("NORP", "West"), Entity("PERSON", "Volodymyr Zelenskyy"))]
     span = answer_span(frozenset({"PERSON", "NORP", "GPE"}), "Who is the president?", [west], [0], entities=people)
     assert (span.text, span.start) == ("Volodymyr Zelenskyy", 100 + west.text.index("Volodymyr"))
     assert answer_span(None, "Why did the talks resume?", [west], [0]) is None

@@ -46,7 +46,8 @@ def write_corpus(root: Path) -> tuple[dict[str, str], set[str]]:
     put("scan.pdf", minimal_pdf(""), "PDF has no text layer (a scanned image?); run OCR on it to index it")
     put("truncated.pdf", minimal_pdf("Half a PDF")[:120], "unreadable PDF")
     scripts = "".join(f"<script>document.title = 'script {i}'; fetch('/steal?{i}')</script>" for i in range(200))
-    put("only-scripts.html", f"<html><head>{scripts}</head><body>{scripts}<style>p{{}}</style></body></html>".encode(), "no visible text (only markup or scripts)")
+    only_scripts = f"<html><head>{scripts}</head><body>{scripts}<style>p{{}}</style></body></html>"
+    put("only-scripts.html", only_scripts.encode(), "no visible text (only markup or scripts)")
     put("headings.md", b"# Only\n\n## Headings here\n", "nothing to quote: the text is only headings")
     put("huge.txt", licence_text(200_000).encode(), "file is 0.2 MB, over the 0.1 MB limit (ASSISTANT_MAX_FILE_MB)")
     put("long.md", licence_text(60_000).encode(), "text is 60,000 characters long, over the 50,000 limit (ASSISTANT_MAX_TEXT_CHARS)")

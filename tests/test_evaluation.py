@@ -207,7 +207,8 @@ def test_whole_sentences_are_judged_from_the_text_and_its_blocks():
 
     text = "Install it with pip\nand run it. Then read the quotes.\nfirst = 1\nsecond = 2"
     layout = Layout(blocks=(Block(0, 52), Block(53, len(text), "code")))
-    whole = lambda part: ev.whole_sentences(text, text.index(part), text.index(part) + len(part), layout)
+    def whole(part):
+        return ev.whole_sentences(text, text.index(part), text.index(part) + len(part), layout)
     assert whole("Install it with pip\nand run it.") and whole("Then read the quotes.")
     assert whole("second = 2")  # a whole line of a code block
     assert not whole("and run it.")  # starts after a wrapped line, mid-sentence

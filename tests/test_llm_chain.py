@@ -70,7 +70,8 @@ def test_straight_quotes_and_extra_spaces_map_to_the_sources_own_text(assistant,
 
 
 def test_invented_quote_is_dropped_and_counted(assistant, settings, embedder, project):
-    reply = f'ANSWER: Kellogg wrote a paper.\nQUOTES:\n[1] "Kellogg was born in Dayton, Ohio, in 1944."\n[2] "{PAPER}"\n[9] "Kellogg co-authored a strategy paper urging a delay"'
+    reply = (f'ANSWER: Kellogg wrote a paper.\nQUOTES:\n[1] "Kellogg was born in Dayton, Ohio, in 1944."\n[2] "{PAPER}"\n'
+             '[9] "Kellogg co-authored a strategy paper urging a delay"')
     answer = llm_assistant(settings, embedder, [reply])[0].ask("What did Keith Kellogg co-author?")
     texts = [q.text for q in answer.quotes]
     assert answer.dropped_quotes == 1

@@ -39,7 +39,7 @@ def read_pdf(data: bytes) -> Extracted:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "")
+        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
     except Exception as exc:  # pypdf raises many kinds on damaged or encrypted files
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise LoadError(f"unreadable PDF ({detail})") from exc
@@ -61,11 +61,11 @@ def _drop_running(pages: list[str]) -> list[tuple[int, str | None]]:
     for lines in page_lines:
         filled = [i for i, line in enumerate(lines) if line]
         edges.append(set(filled[:_EDGE_LINES] + filled[-_EDGE_LINES:]))
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for lines, edge in zip(page_lines, edges):
         seen.update({_shape(lines[i]) for i in edge})
     needed = max(3, _RUNNING_SHARE * len(pages))
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str | None]] = []
     for number, (lines, edge) in enumerate(zip(page_lines, edges), 1):
         for i, line in enumerate(lines):
             if i in edge and (seen[_shape(line)] >= needed or _page_number(line, len(pages))):

@@ -124,7 +124,7 @@ def _blocks(text: str, parser) -> list[Block]:
         elif token.type == "paragraph_open":
             start, end = span(*token.map)
             if context:  # only an item's or a quotation's first line opens with a mark ("-5 degrees" keeps its minus)
-                start = _MARKER.match(text, start, end).end()
+                start = _MARKER.match(text, start, end).end()  # type: ignore[union-attr]  # every part of it is optional: it always matches
             blocks.append(Block(_after_space(text, start, end), end, context[-1] if context else "paragraph"))
         elif token.type == "heading_open":
             first, last = token.map
@@ -170,8 +170,8 @@ def _titled(text: str, blocks: list[Block]) -> list[Block]:
         first = body if first_end < 0 else body[:first_end]
         head = (text[line_start:block.start] + first).strip()  # with its list number: "0. Definitions."
         # A title above its text is shorter than the text's lines; a wrapped first line is not.
-        rest = body[first_end + 1:].splitlines() if first_end >= 0 else []
-        if rest and len(first.strip()) > _TITLE_SHARE * max(len(line.strip()) for line in rest):
+        below = body[first_end + 1:].splitlines() if first_end >= 0 else []
+        if below and len(first.strip()) > _TITLE_SHARE * max(len(line.strip()) for line in below):
             out.append(block)
             continue
         level = title_level(head, alone=first_end < 0)
@@ -181,8 +181,7 @@ def _titled(text: str, blocks: list[Block]) -> list[Block]:
         at = _after_space(text, line_start, block.start)
         out.append(Block(at, block.start + len(first.rstrip()), "heading", level))
         if first_end >= 0:
-            rest = block.start + first_end + 1
-            rest = _after_space(text, rest, block.end)
+            rest = _after_space(text, block.start + first_end + 1, block.end)
             out.append(Block(rest, block.end, block.kind))
     return out
 

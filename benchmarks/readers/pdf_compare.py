@@ -84,7 +84,8 @@ def main(paths: list[Path]) -> None:
             row[2] += common
             row[3] += sum(ref_words.values())
             row[4] += sum(own.values())
-            print(f"  {name:38s} {1000 * seconds / pages:6.1f} ms/page  recall {common / max(sum(ref_words.values()), 1):.3f}  precision {common / max(sum(own.values()), 1):.3f}")
+            recall, precision = common / max(sum(ref_words.values()), 1), common / max(sum(own.values()), 1)
+            print(f"  {name:38s} {1000 * seconds / pages:6.1f} ms/page  recall {recall:.3f}  precision {precision:.3f}")
     print("\n| extractor | ms per page | word recall | word precision |\n|---|---|---|---|")
     for name, (seconds, pages, common, reference, own) in totals.items():
         print(f"| {name} | {1000 * seconds / pages:.1f} | {common / reference:.3f} | {common / own:.3f} |")

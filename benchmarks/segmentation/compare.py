@@ -372,10 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         res = score(blocks, predicted)
         res.update(name=c.name, load_s=load_s, inexact=inexact, predicted=predicted)
         if not args.quick:
-            res["sample_cps"] = throughput(lambda: c.spans(texts), sample_chars, args.min_seconds)
+            res["sample_cps"] = throughput(lambda c=c: c.spans(texts), sample_chars, args.min_seconds)
             if hasattr(c, "set_max_length"):
                 c.set_max_length(len(big))
-            res["big_cps"] = throughput(lambda: c.spans([big]), len(big), args.min_seconds)
+            res["big_cps"] = throughput(lambda c=c: c.spans([big]), len(big), args.min_seconds)
         results.append(res)
         print(f"  {c.name}: F1 {res['f1']:.3f}" + ("" if args.quick else
               f", {res['sample_cps']:,.0f} chars/s on the sample, {res['big_cps']:,.0f} on the large text"), flush=True)
