@@ -98,7 +98,11 @@ BREAKAGES = {
 }
 
 
-@pytest.mark.parametrize("breakage", BREAKAGES)
+# One damage of each store runs in the fast lane; the rest with the slow tests.
+FAST_BREAKAGES = {"docstore truncated", "chroma.sqlite3 truncated"}
+
+
+@pytest.mark.parametrize("breakage", [b if b in FAST_BREAKAGES else pytest.param(b, marks=pytest.mark.slow) for b in BREAKAGES])
 def test_broken_index_says_rebuild_and_rebuild_recovers(breakage, good_index, tmp_path, cli_run, embedder):
     root = make_project(tmp_path)
     shutil.copytree(good_index, root / "index")

@@ -55,6 +55,7 @@ def test_index_reports_changes_and_help_lists_commands(fresh_project):
     assert listed == {"ask", "bench", "chat", "eval", "index", "status"}
 
 
+@pytest.mark.slow
 def test_readable_ask_and_clear_errors(assistant, project):
     result = run(project, "ask", "Who did Trump appoint as special envoy?")
     assert result.returncode == 0 and "Keith Kellogg" in result.stdout and "seeds/" in result.stdout
