@@ -258,6 +258,7 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
       assistant eval --suite evals/corpus --check   # the real-document corpus
     """
     from . import evaluation, reports
+    from .errors import needs_extra
 
     settings = _settings(ctx)
     home = settings.evals_path
@@ -286,7 +287,7 @@ def eval_(ctx, case_paths, as_json, out, check, thresholds_path, suite):
         click.echo(reports.format_table(report, thresholds))
     click.echo(f"report written to {folder}", err=True)
     if not reports.chart_available():
-        click.echo("no chart.png: drawing it needs matplotlib, from the ui extra (pip install -e '.[ui]')", err=True)
+        click.echo(f"no chart.png: {needs_extra('drawing it (matplotlib)', 'ui')}", err=True)
     if check:
         failures = evaluation.check(report, thresholds)
         for failure in failures:

@@ -19,13 +19,6 @@ class LoadError(Exception):
     """A file that cannot be turned into text; the message says why."""
 
 
-class MissingExtra(ImportError):
-    """An optional part whose packages are not installed; the message names the extra."""
-
-    def __init__(self, part: str, extra: str):
-        super().__init__(f"{part} needs the {extra} extra: pip install -e '.[{extra}]' (or 'grounded-assistant[{extra}]')")
-
-
 class NoDocuments(RuntimeError):
     """The documents folder is missing or holds nothing readable: say so, instead of "the
     documents do not answer"; the message names the folder and the setting."""
@@ -41,3 +34,8 @@ class StoreUnreachable(RuntimeError):
 
 class UploadError(ValueError):
     """An upload that was refused; the message says why."""
+
+
+def needs_extra(part: str, extra: str) -> str:
+    """The one-line message for an optional part whose extra is not installed."""
+    return f"{part} needs the {extra} extra: pip install -e '.[{extra}]' in a checkout, or pip install 'grounded-assistant[{extra}]'"

@@ -25,7 +25,7 @@ from pydantic import PrivateAttr, SecretStr
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
 from .corpus import Corpus
-from .errors import GeneratorError  # defined apart so the CLI can catch it without importing this module
+from .errors import GeneratorError, needs_extra
 from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
 from .protocols import Generator
 from .quotes import verify_claims
@@ -247,7 +247,7 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
         try:
             import llama_cpp  # noqa: F401  (an optional extra: imported only when chosen)
         except ImportError as exc:
-            raise GeneratorError("the llamacpp generator needs llama-cpp-python: pip install 'grounded-assistant[llamacpp]'") from exc
+            raise GeneratorError(needs_extra("the llamacpp generator (llama-cpp-python)", "llamacpp")) from exc
         if not settings.llm.model_path or not settings.path(settings.llm.model_path).is_file():
             raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm.model_path})")
         path = settings.path(settings.llm.model_path)
@@ -266,7 +266,7 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
         else:
             from langchain_openai import ChatOpenAI
     except ImportError as exc:
-        raise GeneratorError(f"the {kind} generator needs langchain-{kind}: pip install 'grounded-assistant[llm]'") from exc
+        raise GeneratorError(needs_extra(f"the {kind} generator (langchain-{kind})", "llm")) from exc
     if kind == "ollama":
         if not settings.llm.model:
             raise GeneratorError("the ollama generator needs a model name: set ASSISTANT_LLM_MODEL (e.g. llama3.2)")

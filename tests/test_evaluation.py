@@ -318,3 +318,11 @@ def test_check_fails_when_abstention_is_switched_off(report, project, tmp_path, 
     assert "eval check failed: abstention_recall" in never.stderr and "false_abstention_rate" not in never.stderr
     always = _eval_cli(project, tmp_path, limits, "--abstain-threshold", "1.01")
     assert always.exit_code == 1 and "eval check failed: false_abstention_rate" in always.stderr
+
+
+def test_without_matplotlib_the_report_is_written_without_its_chart(report, tmp_path, monkeypatch):
+    """matplotlib comes with the ui extra; the library's eval writes everything else without it."""
+    monkeypatch.setattr(reports, "chart_available", lambda: False)
+    folder = reports.write_report(report, tmp_path / "reports")
+    assert {p.name for p in folder.iterdir()} == {"report.json", "report.md"}
+    assert "chart.png" not in (folder / "report.md").read_text()

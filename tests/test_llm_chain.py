@@ -250,8 +250,16 @@ def test_missing_llamacpp_extra_is_named(settings, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if the extra were not installed
-    with pytest.raises(GeneratorError, match=r"\[llamacpp\]"):
-        make_llm_generator(settings.replace(**{"generator": "llamacpp"}))
+    with pytest.raises(GeneratorError, match=r"needs the llamacpp extra: pip install -e '\.\[llamacpp\]'"):
+        make_llm_generator(settings.replace(generator="llamacpp"))
+
+
+def test_missing_llm_extra_is_named(settings, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "langchain_ollama", None)
+    with pytest.raises(GeneratorError, match=r"the ollama generator \(langchain-ollama\) needs the llm extra"):
+        make_llm_generator(settings.replace(generator="ollama", llm_model="llama3.2"))
 
 
 def _streaming_page():
