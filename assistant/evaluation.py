@@ -229,6 +229,7 @@ class CaseResult:
     missing_in_passages: list[str] = field(default_factory=list)
     error: str | None = None
     short_answer: str | None = None  # the span the answer led with, when the question asked for one
+    unsupported_claims: int = 0  # what an LLM answer named that its quotes did not hold (that answer was not shown)
 
     @property
     def short_correct(self) -> bool:
@@ -297,6 +298,7 @@ def score_case(
         quotes=quotes,
         latency_ms=latency_ms,
         short_answer=answer.answer_span.text if answer.answer_span and not answer.abstained else None,
+        unsupported_claims=answer.unsupported_claims,
     )
     if case.answerable:
         result.missing_in_answer = missing_facts(answer.answer, case.expect)
@@ -345,6 +347,7 @@ METRICS = {
     "abstention_precision": "abstentions that were on unanswerable cases",
     "abstention_recall": "unanswerable cases the assistant abstained on",
     "false_abstention_rate": "answerable cases the assistant abstained on",
+    "unsupported_answers": "cases whose LLM answer named something its quotes do not hold, so it was not shown (fell back or refused)",
     "latency_median_ms": "median time to answer one question (models already loaded)",
     "latency_p95_ms": "95th-percentile time to answer one question (nearest rank)",
 }
@@ -378,6 +381,7 @@ def compute_metrics(results: list[CaseResult]) -> dict[str, Metric]:
         _rate("abstention_precision", sum(not r.answerable for r in abstained), len(abstained)),
         _rate("abstention_recall", sum(r.abstained for r in unanswerable), len(unanswerable)),
         _rate("false_abstention_rate", sum(r.abstained for r in answerable), len(answerable)),
+        _rate("unsupported_answers", sum(r.unsupported_claims > 0 for r in results), len(results)),
         Metric("latency_median_ms", statistics.median(latencies) if latencies else None, unit="ms", description=METRICS["latency_median_ms"]),
         Metric("latency_p95_ms", percentile(latencies, 95), unit="ms", description=METRICS["latency_p95_ms"]),
     ]

@@ -24,6 +24,7 @@ from pydantic import PrivateAttr, SecretStr
 
 from .answering import NOT_FOUND, ExtractiveGenerator
 from .chat import as_turns, standalone_query
+from .claims import is_refusal, unsupported
 from .corpus import Corpus
 from .errors import GeneratorError, needs_extra
 from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
@@ -126,8 +127,13 @@ def parse_reply(reply: str) -> Reply:
         claims.append(Claim(int(match.group(1)), _unquote(text)))
     claims = [c for c in claims if c.text]
     answer = _CITATION.sub("", answer_part(reply)).strip()
-    not_found = not claims and answer.upper().strip(" .!").startswith(NOT_FOUND_REPLY)
-    return Reply(answer=answer, claims=claims, not_found=not_found)
+    not_found = answer.upper().strip(" .!").startswith(NOT_FOUND_REPLY) or is_refusal(answer)
+    return Reply(answer=answer, claims=[] if not_found else claims, not_found=not_found)
+
+
+def _listed(items: list[str]) -> str:
+    """'45 years', '45 years and Moscow', '45 years, Moscow and 1967'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -203,9 +209,20 @@ class LLMGenerator(Generator):
 
     # --- turning a reply into an Answer ------------------------------------------------------
     def finish(self, question: str, reply: str, passages: list[Passage], corpus: Corpus) -> Answer:
-        """Verify the reply's quotes; an answer with none left falls back or abstains."""
+        """Verify the reply: a refusal abstains; an answer with no verified quote left, or one that
+        names what its quotes do not hold, falls back or abstains."""
         parsed = parse_reply(reply)
+        if parsed.not_found:
+            return self._abstain(question, passages)
+        if not parsed.claims:
+            return self._abstain(question, passages, notice=f"{self.name} gave no quote, which counts as not finding the answer")
         quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
+        missing = unsupported(parsed.answer, [q.text for q in quotes], question) if quotes else []
+        if missing:
+            why = f"the model's answer named {_listed(missing)}, which its quotes do not"
+            answer = self._fall_back(question, passages, corpus, why)
+            answer.dropped_quotes, answer.unsupported_claims = dropped, len(missing)
+            return answer
         if quotes:
             return Answer(
                 question=question,
@@ -216,8 +233,6 @@ class LLMGenerator(Generator):
                 generator=self.name,
                 dropped_quotes=dropped,
             )
-        if parsed.not_found:
-            return self._abstain(question, passages)
         why = f"{self.name} gave no quote found in the documents ({dropped} dropped)"
         answer = self._fall_back(question, passages, corpus, why)
         answer.dropped_quotes = dropped

@@ -201,6 +201,7 @@ class Answer:
     latency_ms: float = 0.0
     generator: str = "extractive"
     dropped_quotes: int = 0
+    unsupported_claims: int = 0  # what an LLM answer named that its quotes did not hold (the answer was not shown)
     support: float = 0.0  # the evidence score abstention was decided on
     query: str = ""  # the retrieval query, after follow-up rewriting
     notice: str = ""  # one line on what went wrong and what was done instead (an LLM fallback)
@@ -225,6 +226,7 @@ class Answer:
             "latency_ms": round(self.latency_ms, 2),
             "generator": self.generator,
             "dropped_quotes": self.dropped_quotes,
+            "unsupported_claims": self.unsupported_claims,
             "support": round(self.support, 4),
             **({"notice": self.notice} if self.notice else {}),
             **({"closest": [asdict(q) for q in self.closest]} if self.closest else {}),

@@ -51,7 +51,7 @@ def test_prompt_numbers_and_fences_the_passages(assistant, settings, embedder):
 
 
 def test_exact_quote_is_verified_at_its_offsets(assistant, settings, embedder, project):
-    reply = f'ANSWER: A strategy paper on NATO membership.\nQUOTES:\n[1] "{PAPER}"'
+    reply = f'ANSWER: Kellogg co-authored a strategy paper.\nQUOTES:\n[1] "{PAPER}"'
     answer, _ = llm_assistant(settings, embedder, [reply])[0].ask("What did Keith Kellogg co-author?"), None
     assert [q.text for q in answer.quotes] == [PAPER] and answer.dropped_quotes == 0
     quote = answer.quotes[0]
@@ -98,6 +98,42 @@ def test_no_verified_quote_falls_back_or_abstains(assistant, settings, embedder,
 def test_model_saying_not_found_abstains(assistant, settings, embedder):
     answer = llm_assistant(settings, embedder, ["ANSWER: NOT FOUND"])[0].ask("When was Dmitry Peskov born?")
     assert answer.abstained and answer.quotes == [] and answer.notice == ""
+
+
+PESKOV = "according to Kremlin spokesman Dmitry Peskov, the preconditions for negotiations have not yet been met"
+
+
+@pytest.mark.parametrize("reply", [
+    f'ANSWER: The passages do not mention when Peskov was born.\nQUOTES:\n[1] "{PESKOV}"',
+    f'ANSWER: Peskov\'s birth date is not mentioned in the passages.\nQUOTES:\n[1] "{PESKOV}"',
+    "ANSWER: Not found.",
+    "ANSWER: Peskov was born in Moscow.",  # no quote at all: nothing shown supports it
+])
+def test_any_refusal_of_the_model_is_an_abstention_without_quotes(assistant, settings, embedder, reply):
+    answer = llm_assistant(settings, embedder, [reply])[0].ask("When was Dmitry Peskov born?")
+    assert answer.abstained and answer.quotes == [] and answer.generator == "fake"
+    assert answer.to_dict()["abstained"] is True
+
+
+@pytest.mark.parametrize("fallback", ["extractive", "abstain"])
+def test_an_answer_from_memory_is_not_shown_though_its_quote_is_real(assistant, settings, embedder, fallback):
+    """The quote exists, verbatim; the answer's '45 years' is in none of the documents."""
+    reply = f'ANSWER: Dmitry Peskov is 45 years old.\nQUOTES:\n[1] "{PESKOV}"'
+    llm, _ = llm_assistant(settings, embedder, [reply], llm_fallback=fallback)
+    answer = llm.ask("How old is Dmitry Peskov?")
+    assert "45" not in answer.answer and answer.unsupported_claims == 1 and answer.dropped_quotes == 0
+    assert answer.notice.startswith("the model's answer named 45 years, which its quotes do not")
+    assert json.loads(json.dumps(answer.to_dict()))["unsupported_claims"] == 1
+    if fallback == "abstain":
+        assert answer.abstained and answer.quotes == []
+
+
+def test_an_answer_whose_claims_are_all_quoted_is_shown(assistant, settings, embedder):
+    """Names may be derived forms ("Russia" in "Russian") and number words digits; the question's own words are not claims."""
+    reply = f'ANSWER: Russia holds about twenty percent of Ukraine, Mr. Smith.\nQUOTES:\n[1] "{TERRITORY}"'
+    answer = llm_assistant(settings, embedder, [reply])[0].ask("Mr. Smith asks: what share of Ukraine do Russian forces control?")
+    assert answer.generator == "fake" and not answer.abstained and answer.unsupported_claims == 0
+    assert answer.answer.startswith("Russia holds about twenty percent") and [q.text for q in answer.quotes] == [TERRITORY]
 
 
 def test_injection_inside_a_passage_stays_data(fresh_project, embedder):
