@@ -343,6 +343,20 @@ class Asked:
         return found
 
 
+def not_held(question: str, quotes: list[str], corpus: Corpus, settings: AnswererSettings) -> list[str]:
+    """What the question asks for that the quotes do not hold, for checking another answerer's
+    quotes: the kind of answer a "how many" or "when" question needs (a number, a time), and the
+    thing a number must stand next to ("troops" in "how many troops"). Names go unchecked here."""
+    asked = Asked.of(question, corpus, settings)
+    text = " ".join(quotes)
+    typed = holds(asked.needed, text, question)
+    out = [] if typed or isinstance(asked.needed, Named) or asked.needed is None else [_kind_name(asked.needed)]
+    if asked.counted:
+        lacking = asked.focus - asked.present(set(tokens(text)), typed)
+        out += [w for w in re.findall(r"[\w'’-]+", question) if (t := tokens(w)) and t[0] in lacking]
+    return out
+
+
 @dataclass
 class Evidence:
     """Why a sentence might answer the question: the features support is computed from."""

