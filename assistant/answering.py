@@ -344,17 +344,22 @@ class Asked:
 
 
 def not_held(question: str, quotes: list[str], corpus: Corpus, settings: AnswererSettings) -> list[str]:
-    """What the question asks for that the quotes do not hold, for checking another answerer's
-    quotes: the kind of answer a "how many" or "when" question needs (a number, a time), and the
-    thing a number must stand next to ("troops" in "how many troops"). Names go unchecked here."""
+    """What the question asks for that no one quote holds, for checking an answer's quotes: the
+    kind of answer a "how many" or "when" question needs (a number, a time), in the same quote as
+    the thing counted ("troops" in "how many troops"). Names go unchecked here. Empty: held."""
     asked = Asked.of(question, corpus, settings)
-    text = " ".join(quotes)
-    typed = holds(asked.needed, text, question)
-    out = [] if typed or isinstance(asked.needed, Named) or asked.needed is None else [_kind_name(asked.needed)]
-    if asked.counted:
-        lacking = asked.focus - asked.present(set(tokens(text)), typed)
-        out += [w for w in re.findall(r"[\w'’-]+", question) if (t := tokens(w)) and t[0] in lacking]
-    return out
+    closest: list[str] | None = None
+    for text in quotes:
+        typed = holds(asked.needed, text, question)
+        missing = [] if typed or not isinstance(asked.needed, re.Pattern) else [_kind_name(asked.needed)]
+        if asked.counted:
+            lacking = asked.focus - asked.present(set(tokens(text)), typed)
+            missing += [w for w in re.findall(r"[\w'’-]+", question) if (t := tokens(w)) and t[0] in lacking]
+        if not missing:
+            return []
+        if closest is None or len(missing) < len(closest):
+            closest = missing
+    return closest or []
 
 
 @dataclass

@@ -226,6 +226,8 @@ class LLMGenerator(Generator):
             why = (f"the model's answer named {_listed(named)}, which its quotes do not" if named
                    else f"the model's quotes do not hold {_listed(lacking)}, which the question asks for")
             answer = self._fall_back(question, passages, corpus, why)
+            if not answer.abstained and not_held(question, [q.text for q in answer.quotes], corpus, self.settings.answerer):
+                answer = self._abstain(question, passages, notice=f"{why}; nor do the extractive answer's")
             answer.dropped_quotes, answer.unsupported_claims = dropped, len(named) + len(lacking)
             return answer
         if quotes:
