@@ -30,7 +30,7 @@ from .corpus import Corpus
 from .errors import GeneratorError, needs_extra
 from .packaged_models import packaged_qwen
 from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
-from .protocols import Generator
+from .protocols import Embedder, Generator
 from .quotes import verify_claims
 from .settings import Settings
 from .types import Answer, Claim, Passage
@@ -146,7 +146,10 @@ def _one_line(exc: BaseException) -> str:
 class LLMGenerator(Generator):
     """Answers with a chat model; every quote it shows was found verbatim in the passages."""
 
-    def __init__(self, settings: Settings, model: BaseChatModel, name: str, where: str = "", embedder=None, answer_model: Runnable | None = None):
+    def __init__(
+        self, settings: Settings, model: BaseChatModel, name: str, where: str = "",
+        embedder: Embedder | None = None, answer_model: Runnable | None = None,
+    ):
         self.settings = settings
         self.name = name
         self.where = where  # the server or file, named in error messages
@@ -262,7 +265,7 @@ class LLMGenerator(Generator):
         return self._fall_back(question, passages, corpus, why)
 
 
-def make_llm_generator(settings: Settings, embedder=None) -> LLMGenerator:
+def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> LLMGenerator:
     """The LLM generator named by ``settings.answerer.generator``, its client library imported only now."""
     kind = settings.answerer.generator
     if kind == "llamacpp":
