@@ -343,23 +343,45 @@ class Asked:
         return found
 
 
-def not_held(question: str, quotes: list[str], corpus: Corpus, settings: AnswererSettings) -> list[str]:
+_TEXT_WORD = re.compile(r"[^\W_]+")
+_COUNTED_WINDOW = 4  # words after a number in which the thing it counts stands ("nine Russian and Ukrainian children")
+
+
+def not_held(question: str, quotes: list[str], corpus: Corpus, settings: AnswererSettings, embedder: Embedder | None = None) -> list[str]:
     """What the question asks for that no one quote holds, for checking an answer's quotes: the
-    kind of answer a "how many" or "when" question needs (a number, a time), in the same quote as
-    the thing counted ("troops" in "how many troops"). Names go unchecked here. Empty: held."""
+    kind of answer a "how many" or "when" question needs (a number, a time), and for "how many X"
+    a number followed closely by X or a word near it in meaning (``focus_similarity``: "children"
+    for "kids"). Names go unchecked here. Empty: held."""
     asked = Asked.of(question, corpus, settings)
+    counted = [w for w in _FOCUS[0].findall(fold(question)) if w not in _NOT_FOCUS and tokens(w)] if asked.counted else []
     closest: list[str] | None = None
     for text in quotes:
         typed = holds(asked.needed, text, question)
         missing = [] if typed or not isinstance(asked.needed, re.Pattern) else [_kind_name(asked.needed)]
-        if asked.counted:
-            lacking = asked.focus - asked.present(set(tokens(text)), typed)
-            missing += [w for w in re.findall(r"[\w'’-]+", question) if (t := tokens(w)) and t[0] in lacking]
+        missing += [w for w in counted if not _counts(w, question, text, embedder, settings.focus_similarity)]
         if not missing:
             return []
         if closest is None or len(missing) < len(closest):
             closest = missing
     return closest or []
+
+
+def _counts(thing: str, question: str, text: str, embedder: Embedder | None, similarity: float) -> bool:
+    """Whether a number in ``text`` is followed, within a few words, by ``thing`` or a word that
+    means it: "2,000 soldiers" counts troops; "20 percent of Ukraine's territory" does not."""
+    words = _TEXT_WORD.findall(text)
+    after = {i + k for i, w in enumerate(words) if any(c.isdigit() for c in digits(fold(w))) for k in range(1, _COUNTED_WINDOW + 1)}
+    window = [i for i in sorted(after) if i < len(words)]
+    term = tokens(thing)[0]
+    if any(matches(term, set(tokens(words[i]))) for i in window):
+        return True
+    if embedder is None or not window:
+        return False
+    asked_words, text_words = embedder.word_vectors([question, text])
+    wanted = [v for w, v in zip(asked_words.words, asked_words.vectors) if fold(w) == thing]
+    if not wanted or len(text_words.words) != len(words):
+        return False
+    return any(float(wanted[0] @ text_words.vectors[i]) >= similarity for i in window)
 
 
 @dataclass

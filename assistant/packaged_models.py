@@ -55,7 +55,7 @@ def packaged_qwen(cache_dir: Path) -> Path | None:
                             digest.update(block)
                             out.write(block)
             if digest.hexdigest() != QWEN_SHA256:
-                raise RuntimeError(f"the joined pieces of {QWEN_FILE} do not match its sha256: reinstall the qwen extra")
+                raise ValueError(f"the joined pieces of {QWEN_FILE} do not match its sha256: reinstall the qwen extra")
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from . import registry
 from .corpus import Corpus
 from .docstore import DocStore
-from .embeddings import as_embedder
 from .errors import BrokenIndex, NoDocuments, QuestionError
 from .protocols import Embedder, Generator, VectorStore
 from .retrieval import HybridRetriever
@@ -44,7 +43,11 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, *, embedder=None, generator: Generator | None = None, client=None):
         self.settings = settings or Settings()
-        self._embedder: Embedder | None = as_embedder(embedder) if embedder is not None else None
+        self._embedder: Embedder | None = None
+        if embedder is not None:
+            from .embeddings import as_embedder  # LangChain's core, which it imports, is not needed to answer from a status check
+
+            self._embedder = as_embedder(embedder)
         self._generator = generator
         self._client = client
         self._store: VectorStore | None = None

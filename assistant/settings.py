@@ -189,7 +189,8 @@ class LLMSettings(_Section):
     context_tokens: int = Field(default=4096, ge=512, description="Context window the llamacpp generator allocates.")
     fallback: Literal["extractive", "abstain"] = Field(
         default="extractive",
-        description="When no LLM quote survives verification or the server fails: answer extractively, or abstain (a server failure is then an error).",
+        description="When no LLM quote survives verification, the answer names what its quotes do not hold, or the server fails: "
+        "answer extractively, or abstain (a server failure is then an error). A reply without any quote is a refusal either way.",
     )
     min_quote_chars: int = Field(default=8, ge=1, description="LLM quotes shorter than this are dropped: too short to show what supports the answer.")
 

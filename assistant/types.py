@@ -201,7 +201,7 @@ class Answer:
     latency_ms: float = 0.0
     generator: str = "extractive"
     dropped_quotes: int = 0
-    unsupported_claims: int = 0  # what an LLM answer named that its quotes did not hold (the answer was not shown)
+    unsupported_claims: int = 0  # what an LLM answer named, or the question asked for, that its quotes did not hold (the answer was not shown)
     support: float = 0.0  # the evidence score abstention was decided on
     query: str = ""  # the retrieval query, after follow-up rewriting
     notice: str = ""  # one line on what went wrong and what was done instead (an LLM fallback)

@@ -14,9 +14,11 @@ from assistant import Assistant, Settings, registry
 from assistant.chunking import Chunker
 from assistant.cli import cli
 from assistant.loaders import load_documents
+from assistant.settings import IndexSettings
 
 HINT = "Run `assistant index --rebuild` to rebuild it."
-CHUNKS = len(Chunker(Settings().index.chunk_size, Settings().index.chunk_overlap).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
+_DEFAULTS = IndexSettings.model_fields  # not Settings(): read at collection, before the suite's environment is set
+CHUNKS = len(Chunker(_DEFAULTS["chunk_size"].default, _DEFAULTS["chunk_overlap"].default).split(load_documents(SEEDS, SEEDS.parent)[0][0]))
 QUESTION = "Who is the Kremlin's spokesman?"
 
 
