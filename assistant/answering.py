@@ -19,7 +19,7 @@ from .composing import answer_span
 from .corpus import Corpus
 from .entities import Entity, EntityRecognizer, make_recognizer
 from .folding import fold
-from .lexical import digits, matches, tokens
+from .lexical import VECTOR_WORD, digits, matches, tokens
 from .lexicon import word_list
 from .protocols import Embedder, Generator
 from .settings import AnswererSettings, Settings
@@ -343,7 +343,6 @@ class Asked:
         return found
 
 
-_TEXT_WORD = re.compile(r"[^\W_]+")
 _COUNTED_WINDOW = 4  # words after a number in which the thing it counts stands ("nine Russian and Ukrainian children")
 
 
@@ -369,7 +368,7 @@ def not_held(question: str, quotes: list[str], corpus: Corpus, settings: Answere
 def _counts(thing: str, question: str, text: str, embedder: Embedder | None, similarity: float) -> bool:
     """Whether a number in ``text`` is followed, within a few words, by ``thing`` or a word that
     means it: "2,000 soldiers" counts troops; "20 percent of Ukraine's territory" does not."""
-    words = _TEXT_WORD.findall(text)
+    words = VECTOR_WORD.findall(text)  # as the embedder splits it, so word i is vector i
     after = {i + k for i, w in enumerate(words) if any(c.isdigit() for c in digits(fold(w))) for k in range(1, _COUNTED_WINDOW + 1)}
     window = [i for i in sorted(after) if i < len(words)]
     term = tokens(thing)[0]

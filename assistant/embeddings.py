@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from .lexical import VECTOR_WORD
 from .protocols import Embedder
 from .types import TokenVectors, WordVectors
 
@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-_WORD = re.compile(r"[^\W_]+")
 
 
 def packaged_model_path() -> str:
@@ -145,7 +142,7 @@ def words_of(text: str, tokens: TokenVectors) -> WordVectors:
     words, vectors = [], []
     offsets = tokens.offsets
     piece = 0
-    for match in _WORD.finditer(text):
+    for match in VECTOR_WORD.finditer(text):
         members = []
         while piece < len(offsets) and offsets[piece][1] <= match.end():
             start, end = offsets[piece]
@@ -218,7 +215,7 @@ class LangChainEmbedder:
         return self.inner.embed_query(text)
 
     def word_vectors(self, texts: list[str]) -> list[WordVectors]:
-        words = [_WORD.findall(text) for text in texts]
+        words = [VECTOR_WORD.findall(text) for text in texts]
         unique = list(dict.fromkeys(w for ws in words for w in ws))
         vectors = dict(zip(unique, np.asarray(self.inner.embed_documents(unique), dtype=np.float32))) if unique else {}
         dim = len(next(iter(vectors.values()))) if vectors else 0

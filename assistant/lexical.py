@@ -27,6 +27,8 @@ _NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
+# A text's words as its word vectors are given for (assistant.embeddings.words_of): runs of letters and digits.
+VECTOR_WORD = re.compile(r"[^\W_]+")
 
 
 
