@@ -119,7 +119,8 @@ class TransformerEmbedder(Embeddings):
         Cached per text: the sentences worth scoring recur across questions.
         """
         with self._words_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._words))
+            found = {t: self._words[t] for t in texts if t in self._words}  # taken now: remembering new texts may evict them
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             self.load()
             with self._model_lock:
@@ -128,8 +129,8 @@ class TransformerEmbedder(Embeddings):
             with self._words_lock:
                 for text, words in computed.items():
                     self._remember(text, words)
-        with self._words_lock:
-            return [self._words[t] if t in self._words else computed[t] for t in texts]
+            found.update(computed)
+        return [found[t] for t in texts]
 
     def _remember(self, text: str, words: WordVectors) -> None:
         self._words[text] = words

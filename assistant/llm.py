@@ -29,11 +29,24 @@ from .claims import is_refusal, unsupported
 from .corpus import Corpus
 from .errors import GeneratorError, needs_extra
 from .packaged_models import packaged_qwen
-from .prompts import ANSWER_LABEL, ANSWER_PROMPT, HISTORY_ANSWER_CHARS, NOT_FOUND_REPLY, PASSAGE, QUOTES_LABEL, REPLY_GRAMMAR, REWRITE_PROMPT
+from .prompts import (
+    ANSWER_LABEL,
+    ANSWER_PROMPT,
+    HISTORY_ANSWER_CHARS,
+    NOT_FOUND_REPLY,
+    PASSAGE,
+    QUOTES_LABEL,
+    REPLY_GRAMMAR,
+    REWRITE_PROMPT,
+    SENTENCE,
+    SENTENCES_GRAMMAR,
+    SENTENCES_LABEL,
+    SENTENCES_PROMPT,
+)
 from .protocols import Embedder, Generator
 from .quotes import verify_claims
 from .settings import Settings
-from .types import Answer, Claim, Passage
+from .types import Answer, AnswerSpan, Claim, Passage, Quote
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +54,7 @@ DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "http://127.0.0.1:
 
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?\[(?:passage[ \t]*)?(\d+)\][ \t]*[:\-–—]?[ \t]*(\S.*?)[ \t]*$", re.I | re.M)
 _QUOTES_MARK = re.compile(r"^[ \t*#]*" + QUOTES_LABEL[:-1] + r"[ \t*]*:", re.I | re.M)
+_SENTENCES_MARK = re.compile(r"^[ \t*#]*" + SENTENCES_LABEL[:-1] + r"[ \t*]*:[ \t*]*(.*)$", re.I | re.M)
 _ANSWER_MARK = re.compile(r"^\s*[*#]*\s*" + ANSWER_LABEL[:-1] + r"\s*\**\s*:\s*\**\s*", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _PAIRS = {'"': '"', "“": "”", "'": "'", "‘": "’", "«": "»"}
@@ -53,6 +67,26 @@ class Reply:
     answer: str
     claims: list[Claim] = field(default_factory=list)
     not_found: bool = False
+    cited: list[int] = field(default_factory=list)  # the numbered sentences it cites (quotes=sentences)
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """The sentences a model reads with quotes=sentences, numbered from 1: what its citations point at."""
+
+    quotes: list[Quote]
+
+    def prompt(self) -> str:
+        return "\n".join(
+            SENTENCE.format(number=i, text=_defused(" ".join(q.text.split())), where=_defused(q.section or Path(q.source).stem))
+            for i, q in enumerate(self.quotes, 1)
+        )
+
+    def cited(self, numbers: list[int]) -> tuple[list[Quote], int]:
+        """The quotes cited, each once, in reading order, and how many numbers cited no sentence."""
+        unique = list(dict.fromkeys(numbers))
+        known = [n for n in unique if 1 <= n <= len(self.quotes)]
+        return sorted((self.quotes[n - 1] for n in known), key=lambda q: (q.source, q.start)), len(unique) - len(known)
 
 
 def number_passages(passages: list[Passage]) -> str:
@@ -65,12 +99,17 @@ def number_passages(passages: list[Passage]) -> str:
 
 
 def _defused(text: str) -> str:
-    return re.sub(r"</?passage", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
+    return re.sub(r"</?(?:passage|sentences)", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
 
 
 def answer_chain(model: Runnable) -> Runnable:
     """{"question", "passages"} → the model's reply text: number the passages → prompt → model."""
     return RunnablePassthrough.assign(context=lambda x: number_passages(x["passages"])) | ANSWER_PROMPT | model | StrOutputParser()
+
+
+def sentence_chain(model: Runnable) -> Runnable:
+    """{"question", "numbered"} → the model's reply text: the numbered sentences → prompt → model."""
+    return RunnablePassthrough.assign(context=lambda x: x["numbered"].prompt()) | SENTENCES_PROMPT | model | StrOutputParser()
 
 
 def rewrite_chain(model: BaseChatModel) -> Runnable:
@@ -94,7 +133,7 @@ def answer_part(reply: str, final: bool = True) -> str:
     a quote line is held back, so the reader never sees a half-written marker.
     """
     cut = len(reply)
-    for pattern in (_QUOTES_MARK, _QUOTE_LINE):
+    for pattern in (_QUOTES_MARK, _SENTENCES_MARK, _QUOTE_LINE):
         match = pattern.search(reply)
         if match:
             cut = min(cut, match.start())
@@ -102,7 +141,7 @@ def answer_part(reply: str, final: bool = True) -> str:
     if not final:
         head, newline, tail = body.rpartition("\n")
         stub = tail.strip(" \t*#-•").lower()
-        if newline and (not stub or stub.startswith("[") or QUOTES_LABEL.lower().startswith(stub)):
+        if newline and (not stub or stub.startswith("[") or any(label.lower().startswith(stub) for label in (QUOTES_LABEL, SENTENCES_LABEL))):
             body = head
         if ANSWER_LABEL.lower().startswith(body.strip(" \t\n*#").lower()):
             return ""  # the label itself is still arriving
@@ -128,9 +167,23 @@ def parse_reply(reply: str) -> Reply:
                 break
         claims.append(Claim(int(match.group(1)), _unquote(text)))
     claims = [c for c in claims if c.text]
+    cited = [int(n) for match in _SENTENCES_MARK.finditer(reply) for n in re.findall(r"\d+", match.group(1))]
     answer = _CITATION.sub("", answer_part(reply)).strip()
     not_found = answer.upper().strip(" .!").startswith(NOT_FOUND_REPLY) or is_refusal(answer)
-    return Reply(answer=answer, claims=[] if not_found else claims, not_found=not_found)
+    return Reply(answer=answer, claims=[] if not_found else claims, not_found=not_found, cited=[] if not_found else cited)
+
+
+def span_in(answer: str, quotes: list[Quote]) -> AnswerSpan | None:
+    """The model's short answer as a span of the first quote that holds it verbatim (its case, its
+    characters), so it can be marked inside that quote; None when it is longer or reworded."""
+    text = answer.strip().rstrip(".").strip()
+    if not text or len(text.split()) > 12:
+        return None
+    for i, quote in enumerate(quotes):
+        at = quote.text.find(text)
+        if at >= 0:
+            return AnswerSpan(i, quote.start + at, quote.start + at + len(text), text)
+    return None
 
 
 def _listed(items: list[str]) -> str:
@@ -153,7 +206,8 @@ class LLMGenerator(Generator):
         self.settings = settings
         self.name = name
         self.where = where  # the server or file, named in error messages
-        self.chain = answer_chain(answer_model or model)
+        self.numbered = settings.llm.quotes == "sentences"
+        self.chain = (sentence_chain if self.numbered else answer_chain)(answer_model or model)
         self.rewriter = rewrite_chain(model)
         self.fallback = ExtractiveGenerator(settings, embedder)
 
@@ -164,11 +218,12 @@ class LLMGenerator(Generator):
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         if not passages:
             return self._abstain(question, passages)
+        inputs = self._inputs(question, passages, corpus)
         try:
-            reply = self.chain.invoke({"question": question, "passages": passages})
+            reply = self.chain.invoke(inputs)
         except Exception as exc:  # any failure of the server or client: reported in one line
             return self._failed(question, passages, corpus, exc)
-        return self.finish(question, reply, passages, corpus)
+        return self.finish(question, reply, passages, corpus, inputs.get("numbered"))
 
     def stream(self, question: str, passages: list[Passage], corpus: Corpus) -> Iterator[str | Answer]:
         """The answer text piece by piece as the model writes it, then the verified Answer."""
@@ -176,8 +231,9 @@ class LLMGenerator(Generator):
             yield self._abstain(question, passages)
             return
         reply, shown = "", ""
+        inputs = self._inputs(question, passages, corpus)
         try:
-            for piece in self.chain.stream({"question": question, "passages": passages}):
+            for piece in self.chain.stream(inputs):
                 reply += piece
                 visible = answer_part(reply, final=False)
                 if len(visible) > len(shown) and visible.startswith(shown):
@@ -186,7 +242,17 @@ class LLMGenerator(Generator):
         except Exception as exc:
             yield self._failed(question, passages, corpus, exc)
             return
-        yield self.finish(question, reply, passages, corpus)
+        yield self.finish(question, reply, passages, corpus, inputs.get("numbered"))
+
+    def _inputs(self, question: str, passages: list[Passage], corpus: Corpus) -> dict:
+        """What the chain reads: the passages, or (quotes=sentences) the extractive answerer's best
+        sentences of them, numbered."""
+        if not self.numbered:
+            return {"question": question, "passages": passages}
+        ranked = self.fallback.rank(question, passages, corpus)[: self.settings.llm.sentences]
+        s = self.settings.answerer
+        return {"question": question, "passages": passages,
+                "numbered": Numbered([corpus.quote(e.source, e.start, e.end, round(e.support(s), 4)) for e in ranked])}
 
     def standalone(self, question: str, history) -> tuple[str, str]:
         """A follow-up made standalone by the model, for retrieval and answering alike."""
@@ -213,15 +279,19 @@ class LLMGenerator(Generator):
         return rewritten
 
     # --- turning a reply into an Answer ------------------------------------------------------
-    def finish(self, question: str, reply: str, passages: list[Passage], corpus: Corpus) -> Answer:
+    def finish(self, question: str, reply: str, passages: list[Passage], corpus: Corpus, numbered: Numbered | None = None) -> Answer:
         """Verify the reply: a refusal abstains; an answer with no verified quote left, or one that
-        names what its quotes do not hold, falls back or abstains."""
+        names what its quotes do not hold, falls back or abstains. With ``numbered`` sentences the
+        quotes are the sentences it cites; else its free-text quotes, looked up in the passages."""
         parsed = parse_reply(reply)
         if parsed.not_found:
             return self._abstain(question, passages)
-        if not parsed.claims:
+        if not (parsed.cited if numbered is not None else parsed.claims):
             return self._abstain(question, passages, notice=f"{self.name} gave no quote, which counts as not finding the answer")
-        quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
+        if numbered is not None:
+            quotes, dropped = numbered.cited(parsed.cited)
+        else:
+            quotes, dropped = verify_claims(parsed.claims, passages, corpus, self.settings.llm.min_quote_chars)
         texts = [q.text for q in quotes]
         named = unsupported(parsed.answer, texts, question, self._names(parsed.answer)) if quotes else []
         lacking = not_held(question, texts, corpus, self.settings.answerer, self.fallback.embedder) if quotes and not named else []
@@ -243,6 +313,7 @@ class LLMGenerator(Generator):
                 passages=passages,
                 generator=self.name,
                 dropped_quotes=dropped,
+                answer_span=span_in(parsed.answer, quotes),
             )
         why = f"{self.name} gave no quote found in the documents ({dropped} dropped)"
         answer = self._fall_back(question, passages, corpus, why)
@@ -287,7 +358,8 @@ def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> 
             max_tokens=settings.llm.max_tokens,
             n_ctx=settings.llm.context_tokens,
         )
-        answer_model = model.bind(grammar=REPLY_GRAMMAR) if settings.llm.grammar else model
+        grammar = SENTENCES_GRAMMAR if settings.llm.quotes == "sentences" else REPLY_GRAMMAR
+        answer_model = model.bind(grammar=grammar) if settings.llm.grammar else model
         return LLMGenerator(settings, model, kind, str(path), embedder, answer_model)
     url = settings.llm.base_url or DEFAULT_URLS[kind]
     try:
@@ -320,7 +392,8 @@ def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> 
         )
     if kind == "openai" and settings.llm.grammar:
         # only the answer follows the reply format; the follow-up rewrite is free text
-        return LLMGenerator(settings, chat, kind, url, embedder, chat.bind(extra_body=_compatible_server_body(settings, url, REPLY_GRAMMAR)))
+        grammar = SENTENCES_GRAMMAR if settings.llm.quotes == "sentences" else REPLY_GRAMMAR
+        return LLMGenerator(settings, chat, kind, url, embedder, chat.bind(extra_body=_compatible_server_body(settings, url, grammar)))
     return LLMGenerator(settings, chat, kind, url, embedder)
 
 

@@ -50,3 +50,17 @@ def test_backend_setting_picks_the_embedder(tmp_path, monkeypatch):
     onnx = make_embedder(Settings(root=tmp_path, embedding_backend="onnx", cache_dir="cache"))
     assert type(onnx) is OnnxEmbedder and onnx.cache_dir == tmp_path / "cache"
     assert not onnx.loaded
+
+
+def test_word_vectors_survive_their_own_cache_evicting_them(embedder):
+    """Texts cached before a call may be evicted while the call remembers new ones; each is still returned."""
+    size = embedder.words_cache_size
+    embedder.clear_caches()
+    try:
+        embedder.words_cache_size = 2
+        embedder.word_vectors(["kept one", "kept two"])
+        got = embedder.word_vectors(["kept one", "new three", "new four", "kept two"])
+        assert [w.words for w in got] == [["kept", "one"], ["new", "three"], ["new", "four"], ["kept", "two"]]
+    finally:
+        embedder.words_cache_size = size
+        embedder.clear_caches()
