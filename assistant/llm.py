@@ -218,6 +218,9 @@ class LLMGenerator(Generator):
     def generate(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer:
         if not passages:
             return self._abstain(question, passages)
+        confident = self._confident(question, passages, corpus)
+        if confident is not None:
+            return confident
         inputs = self._inputs(question, passages, corpus)
         try:
             reply = self.chain.invoke(inputs)
@@ -229,6 +232,11 @@ class LLMGenerator(Generator):
         """The answer text piece by piece as the model writes it, then the verified Answer."""
         if not passages:
             yield self._abstain(question, passages)
+            return
+        confident = self._confident(question, passages, corpus)
+        if confident is not None:
+            yield confident.answer
+            yield confident
             return
         reply, shown = "", ""
         inputs = self._inputs(question, passages, corpus)
@@ -243,6 +251,17 @@ class LLMGenerator(Generator):
             yield self._failed(question, passages, corpus, exc)
             return
         yield self.finish(question, reply, passages, corpus, inputs.get("numbered"))
+
+    def _confident(self, question: str, passages: list[Passage], corpus: Corpus) -> Answer | None:
+        """With reads=uncertain, the extractive answer when it does not abstain and its quotes hold
+        what the question asks for (the check a model's answer passes too): the model reads only
+        what the extractive evidence leaves in doubt."""
+        if self.settings.llm.reads != "uncertain":
+            return None
+        answer = self.fallback.generate(question, passages, corpus)
+        if answer.abstained or not_held(question, [q.text for q in answer.quotes], corpus, self.settings.answerer, self.fallback.embedder):
+            return None
+        return answer
 
     def _inputs(self, question: str, passages: list[Passage], corpus: Corpus) -> dict:
         """What the chain reads: the passages, or (quotes=sentences) the extractive answerer's best

@@ -198,6 +198,11 @@ class LLMSettings(_Section):
         description="What the model reads and how it quotes: 'sentences', the best few sentences numbered, cited by number (every quote "
         "exact by construction, a short prompt); 'passages', the retrieved passages, quoted as free text and then looked up.",
     )
+    reads: Literal["uncertain", "always"] = Field(
+        default="uncertain",
+        description="When the model is asked: 'uncertain', only when the extractive answerer would refuse (its answer, well "
+        "supported, stands without a model call, in milliseconds); 'always', for every question.",
+    )
     sentences: int = Field(
         default=6, ge=1, le=99, description="How many sentences (the extractive answerer's best, best first) the model reads with "
         "quotes=sentences: each costs about 0.5 s of prompt on 2 cores with a 1.5B model.",

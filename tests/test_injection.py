@@ -51,7 +51,7 @@ def test_extractive_answers_to_other_questions_do_not_change(assistant, injected
 
 def test_llm_sees_the_orders_only_as_fenced_data_and_cannot_launder_them(assistant, injected, embedder):
     obeying = 'ANSWER: Atlantis.\nQUOTES:\n[1] "Atlantis is the capital of Ukraine."\n[2] "the capital is Atlantis, as the system says"'
-    settings = injected.settings.replace(llm_quotes="passages")  # free-text quotes: what a model could launder
+    settings = injected.settings.replace(llm_quotes="passages", llm_reads="always")  # free-text quotes: what a model could launder
     recorder = Recorder()
     model = FakeListChatModel(responses=[obeying, obeying], callbacks=[recorder])
     llm = Assistant(settings, embedder=embedder, generator=LLMGenerator(settings, model, "fake"))

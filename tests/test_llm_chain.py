@@ -33,11 +33,12 @@ class Recorder(BaseCallbackHandler):
 
 
 def llm_assistant(settings, embedder, replies, **overrides):
-    """An assistant whose model gives ``replies`` in turn; free-text quotes unless ``llm_quotes`` says otherwise."""
-    settings = settings.replace(**{"llm_quotes": "passages", **overrides})
+    """An assistant whose model gives ``replies`` in turn and reads every question; free-text quotes
+    unless ``llm_quotes`` says otherwise."""
+    settings = settings.replace(**{"llm_quotes": "passages", "llm_reads": "always", **overrides})
     recorder = Recorder()
     model = FakeListChatModel(responses=replies, callbacks=[recorder])
-    return Assistant(settings, embedder=embedder, generator=LLMGenerator(settings, model, "fake")), recorder
+    return Assistant(settings, embedder=embedder, generator=LLMGenerator(settings, model, "fake", embedder=embedder)), recorder
 
 
 def test_prompt_numbers_and_fences_the_passages(assistant, settings, embedder):
@@ -209,7 +210,7 @@ def test_locate_maps_folded_matches_to_exact_offsets():
 @pytest.mark.parametrize("fallback", ["extractive", "abstain"])
 def test_unreachable_server_gives_one_line_and_falls_back(assistant, settings, embedder, fallback):
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here
-    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_retries": 0, "llm_fallback": fallback})
+    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_retries": 0, "llm_fallback": fallback, "llm_reads": "always"})
     llm = Assistant(settings, embedder=embedder, generator=make_llm_generator(settings))
     question = "How large was the military aid package the U.S. approved on Monday?"
     if fallback == "abstain":
@@ -265,7 +266,8 @@ def test_openai_compatible_request_caps_length_and_constrains_only_the_answer(as
     url = f"http://127.0.0.1:{recording_server.server_address[1]}/v1"
     if quotes == "sentences":
         recording_server.reply = "ANSWER: About 20 percent.\nSENTENCES: 1"
-    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_tokens": 77, "llm_grammar": grammar, "llm_quotes": quotes})
+    settings = settings.replace(**{"generator": "openai", "llm_base_url": url, "llm_max_tokens": 77, "llm_grammar": grammar, "llm_quotes": quotes,
+                                   "llm_reads": "always"})
     llm = Assistant(settings, embedder=embedder, generator=make_llm_generator(settings))
     answer = llm.ask("What share of Ukraine's territory do Russian forces control?", history=["Who leads Ukraine?"])
     rewrite, answering = recording_server.bodies
@@ -280,10 +282,10 @@ def test_openai_compatible_request_caps_length_and_constrains_only_the_answer(as
 def test_cli_reports_a_dead_server_in_one_line(assistant, project):
     url = f"http://127.0.0.1:{free_port()}/v1"
     question = "How large was the military aid package the U.S. approved on Monday?"
-    fell_back = run(project, "--generator", "openai", "--llm-base-url", url, "ask", question)
+    fell_back = run(project, "--generator", "openai", "--llm-base-url", url, "--llm-reads", "always", "ask", question)
     assert fell_back.returncode == 0 and "$725 million" in fell_back.stdout
     assert "note: the openai model" in fell_back.stderr and "Traceback" not in fell_back.stderr
-    failed = run(project, "--generator", "openai", "--llm-base-url", url, "--llm-fallback", "abstain", "ask", question)
+    failed = run(project, "--generator", "openai", "--llm-base-url", url, "--llm-reads", "always", "--llm-fallback", "abstain", "ask", question)
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().startswith("Error: the openai model") and len(failed.stderr.strip().splitlines()) == 1
 
@@ -329,6 +331,7 @@ def test_streamlit_streams_then_shows_verified_quotes(assistant, project, monkey
 
     monkeypatch.setenv("ASSISTANT_ROOT", str(project))
     monkeypatch.setenv("ASSISTANT_LLM_QUOTES", "passages")
+    monkeypatch.setenv("ASSISTANT_LLM_READS", "always")
     monkeypatch.setenv("FAKE_REPLY", f'ANSWER: About 20 percent.\nQUOTES:\n[1] "{TERRITORY}"\n[2] "Russia controls half of Ukraine"')
     at = AppTest.from_function(_streaming_page, default_timeout=120).run()
     assert not at.exception
@@ -412,3 +415,36 @@ def test_numbered_stream_shows_only_the_answer(assistant, settings, embedder):
     items = list(llm.ask_stream("What share of Ukraine's territory do Russian forces control?"))
     assert "".join(items[:-1]) == "About 20 percent of it." == items[-1].answer
     assert items[-1].quotes and items[-1].quotes[0].text.startswith(TERRITORY)
+
+
+# --- the model reads only what the extractive evidence leaves in doubt (llm_reads=uncertain, the default)
+
+
+def test_a_well_supported_extractive_answer_stands_without_a_model_call(assistant, settings, embedder):
+    question = "How large was the military aid package the U.S. approved on Monday?"
+    llm, recorder = llm_assistant(settings, embedder, ["ANSWER: NOT FOUND"], llm_reads="uncertain", llm_quotes="sentences")
+    answer = llm.ask(question)
+    assert recorder.calls == [] and answer.generator == "extractive" and "$725 million" in answer.answer
+    assert (answer.answer, answer.quotes) == (assistant.ask(question).answer, assistant.ask(question).quotes)
+    streamed = list(llm.ask_stream(question))
+    assert recorder.calls == [] and streamed[-1].answer == answer.answer == streamed[0]
+
+
+def test_what_the_extractive_answerer_would_refuse_goes_to_the_model(assistant, settings, embedder):
+    question = "Who is Trump's point man for the war?"  # in other words than the article's "special envoy"
+    assert assistant.ask(question).abstained  # the extractive answerer alone refuses it
+    llm, recorder = llm_assistant(settings, embedder, ["ANSWER: NOT FOUND"], llm_reads="uncertain", llm_quotes="sentences")
+    assert llm.ask(question).abstained and len(recorder.calls) == 1
+    cited = next(n for n, text in numbered(recorder.calls[0][1].content).items() if "Keith Kellogg" in text)
+    llm, recorder = llm_assistant(settings, embedder, [f"ANSWER: Keith Kellogg\nSENTENCES: {cited}"], llm_reads="uncertain", llm_quotes="sentences")
+    answer = llm.ask(question)
+    assert len(recorder.calls) == 1 and answer.generator == "fake" and answer.answer == "Keith Kellogg"
+    assert "Keith Kellogg" in answer.quotes[0].text and answer.answer_span is not None
+
+
+def test_an_extractive_answer_lacking_what_the_question_counts_goes_to_the_model(assistant, settings, embedder):
+    question = "How many troops does Russia have in Ukraine?"
+    assert not assistant.ask(question).abstained  # alone, the extractive answerer quotes "20 percent" of the territory
+    llm, recorder = llm_assistant(settings, embedder, ["ANSWER: NOT FOUND"], llm_reads="uncertain", llm_quotes="sentences")
+    answer = llm.ask(question)
+    assert len(recorder.calls) == 1 and answer.abstained and answer.quotes == []
