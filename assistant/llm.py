@@ -78,7 +78,7 @@ class Numbered:
 
     def prompt(self) -> str:
         return "\n".join(
-            SENTENCE.format(number=i, text=_defused(" ".join(q.text.split())), where=_defused(q.section or Path(q.source).stem))
+            SENTENCE.format(number=i, text=_defused(" ".join(q.text.split()))) + (f" ({_defused(q.section)})" if q.section else "")
             for i, q in enumerate(self.quotes, 1)
         )
 

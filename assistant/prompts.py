@@ -63,7 +63,7 @@ SENTENCES_USER = """<sentences>
 
 Question: {question}"""
 
-SENTENCE = "[{number}] {text} ({where})"  # where: its section, else its file's name
+SENTENCE = "[{number}] {text}"  # then its section, in brackets, when it has one
 
 SENTENCES_GRAMMAR = rf'''root ::= "{ANSWER_LABEL} " ("{NOT_FOUND_REPLY}" | text "\n{SENTENCES_LABEL} " number (", " number){{0,2}})
 text ::= [^\n]{{1,300}}
