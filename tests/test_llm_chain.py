@@ -358,7 +358,7 @@ def sentences_assistant(settings, embedder, replies, **overrides):
 
 def numbered(human: str) -> dict[int, str]:
     """The prompt's numbered sentences, by number."""
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\[(\d+)\] (.*) \([^()]*\)$", human, re.M)}
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\[(\d+)\] (.*)$", human, re.M)}
 
 
 def test_model_reads_the_best_sentences_numbered_and_its_citation_is_the_exact_quote(assistant, settings, embedder, project):
@@ -448,3 +448,14 @@ def test_an_extractive_answer_lacking_what_the_question_counts_goes_to_the_model
     llm, recorder = llm_assistant(settings, embedder, ["ANSWER: NOT FOUND"], llm_reads="uncertain", llm_quotes="sentences")
     answer = llm.ask(question)
     assert len(recorder.calls) == 1 and answer.abstained and answer.quotes == []
+
+
+def test_a_numbered_sentence_names_its_section(fresh_project, embedder):
+    (fresh_project / "seeds" / "guide.md").write_text("# Setup guide\n\n## Installing\n\nRun the setup script twice before the first start.\n",
+                                                     encoding="utf-8")
+    settings = Settings(root=fresh_project)
+    Assistant(settings, embedder=embedder).index()
+    llm, recorder = sentences_assistant(settings, embedder, ["ANSWER: NOT FOUND"])
+    llm.ask("How often should the setup script be run?")
+    lines = numbered(recorder.calls[0][1].content).values()
+    assert "Run the setup script twice before the first start. (Setup guide › Installing)" in lines
