@@ -53,7 +53,7 @@ def server_url(model_path, tmp_path_factory):
 def server_settings(settings, server_url):
     return settings.replace(**{
         "generator": "openai", "llm_base_url": server_url, "llm_max_tokens": 200, "llm_timeout": 300, "llm_max_retries": 0,
-        "llm_grammar": True, "llm_quotes": "passages",  # the base model is the adversary of the free-text quote check
+        "llm_grammar": True, "llm_quotes": "passages", "llm_reads": "always",  # the base model: the adversary of the quote check
     })
 
 
@@ -95,7 +95,7 @@ def test_server_streams_and_rewrites_follow_ups(assistant, server_settings, embe
 
 def test_llamacpp_generator_in_process(assistant, settings, embedder, project, model_path):
     local = settings.replace(**{"generator": "llamacpp", "llm_model_path": Path(model_path), "llm_max_tokens": 200, "llm_grammar": True,
-                               "llm_quotes": "passages"})
+                               "llm_quotes": "passages", "llm_reads": "always"})
     llm = Assistant(local, embedder=embedder, generator=make_generator(local))
     answer = llm.ask("Who did Trump name as his special envoy for the war?")
     assert "failed:" not in answer.notice

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.llm_server, pytest.mark.slow]
 
 NEAR_MISSES = ["When was Dmitry Peskov born?", "How many troops does Russia have in Ukraine?"]
 AID = "How big was the latest US aid package?"
+POINT_MAN = "Who is Trump's point man for the war?"  # the article says "special envoy": the extractive answerer alone refuses it
 STARTUP_SECONDS = 180
 
 
@@ -34,7 +35,7 @@ def model_path(settings):
 
 
 def check(answers, project):
-    """Exact quotes, near misses refused, the typed question answered with its span."""
+    """Exact quotes, near misses refused, the typed question answered, a reworded one answered by the model."""
     for question, answer in answers.items():
         for quote in answer.quotes:
             assert extracted_text(project, quote.source)[quote.start:quote.end] == quote.text, (question, quote)
@@ -42,12 +43,14 @@ def check(answers, project):
         assert answers[question].abstained and answers[question].quotes == [], (question, answers[question].answer)
     aid = answers[AID]
     assert not aid.abstained and "$725 million" in aid.answer and any("$725 million" in q.text for q in aid.quotes), aid
+    point_man = answers[POINT_MAN]  # read by the model: its answer and the sentence it cites
+    assert point_man.generator != "extractive" and "Kellogg" in point_man.answer and any("Kellogg" in q.text for q in point_man.quotes), point_man
 
 
 def test_in_process(assistant, settings, embedder, project, model_path):
     local = settings.replace(generator="llamacpp")  # no model path: the packaged one
     llm = Assistant(local, embedder=embedder, generator=make_generator(local, embedder))
-    answers = {q: llm.ask(q) for q in [*NEAR_MISSES, AID]}
+    answers = {q: llm.ask(q) for q in [*NEAR_MISSES, AID, POINT_MAN]}
     assert all("failed:" not in a.notice for a in answers.values()), [a.notice for a in answers.values()]
     check(answers, project)
 
@@ -59,6 +62,6 @@ def test_through_the_server(assistant, settings, embedder, project, model_path, 
     with running_server("llama_cpp.server", command, url + "/models", tmp_path_factory.mktemp("qwen") / "server.log", STARTUP_SECONDS):
         remote = settings.replace(generator="openai", llm_base_url=url, llm_timeout=300, llm_max_retries=0)
         llm = Assistant(remote, embedder=embedder, generator=make_generator(remote, embedder))
-        answers = {q: llm.ask(q) for q in [*NEAR_MISSES, AID]}
+        answers = {q: llm.ask(q) for q in [*NEAR_MISSES, AID, POINT_MAN]}
     assert all("failed:" not in a.notice for a in answers.values()), [a.notice for a in answers.values()]
     check(answers, project)
