@@ -365,6 +365,7 @@ class LLMGenerator(Generator):
 def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> LLMGenerator:
     """The LLM generator named by ``settings.answerer.generator``, its client library imported only now."""
     kind = settings.answerer.generator
+    grammar = SENTENCES_GRAMMAR if settings.llm.quotes == "sentences" else REPLY_GRAMMAR  # the reply format, where a backend enforces one
     if kind == "llamacpp":
         try:
             import llama_cpp  # noqa: F401  (an optional extra: imported only when chosen)
@@ -377,7 +378,6 @@ def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> 
             max_tokens=settings.llm.max_tokens,
             n_ctx=settings.llm.context_tokens,
         )
-        grammar = SENTENCES_GRAMMAR if settings.llm.quotes == "sentences" else REPLY_GRAMMAR
         answer_model = model.bind(grammar=grammar) if settings.llm.grammar else model
         return LLMGenerator(settings, model, kind, str(path), embedder, answer_model)
     url = settings.llm.base_url or DEFAULT_URLS[kind]
@@ -411,7 +411,6 @@ def make_llm_generator(settings: Settings, embedder: Embedder | None = None) -> 
         )
     if kind == "openai" and settings.llm.grammar:
         # only the answer follows the reply format; the follow-up rewrite is free text
-        grammar = SENTENCES_GRAMMAR if settings.llm.quotes == "sentences" else REPLY_GRAMMAR
         return LLMGenerator(settings, chat, kind, url, embedder, chat.bind(extra_body=_compatible_server_body(settings, url, grammar)))
     return LLMGenerator(settings, chat, kind, url, embedder)
 
