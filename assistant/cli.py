@@ -60,7 +60,7 @@ def rebuild_hint(problem) -> str:
 @click.option("--llm-fallback", type=click.Choice(["extractive", "abstain"]),
               help="When LLM quotes fail verification or the server fails (ASSISTANT_LLM_FALLBACK).")
 @click.option("--llm-reads", type=click.Choice(["uncertain", "always"]),
-              help="Ask the LLM only when the extractive answer would refuse, or always (ASSISTANT_LLM_READS).")
+              help="Ask the LLM only when the extractive answer would refuse or lacks what is asked, or always (ASSISTANT_LLM_READS).")
 @click.option("--llm-quotes", type=click.Choice(["sentences", "passages"]),
               help="The LLM reads numbered sentences and cites numbers, or passages it quotes (ASSISTANT_LLM_QUOTES).")
 def cli(**_options):

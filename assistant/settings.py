@@ -200,8 +200,9 @@ class LLMSettings(_Section):
     )
     reads: Literal["uncertain", "always"] = Field(
         default="uncertain",
-        description="When the model is asked: 'uncertain', only when the extractive answerer would refuse (its answer, well "
-        "supported, stands without a model call, in milliseconds); 'always', for every question.",
+        description="When the model is asked: 'uncertain', only when the extractive answerer would refuse, or its quotes lack "
+        "what the question asks for (a well-supported extractive answer stands without a model call, in milliseconds); "
+        "'always', for every question.",
     )
     sentences: int = Field(
         default=6, ge=1, le=99, description="How many sentences (the extractive answerer's best, best first) the model reads with "
