@@ -42,6 +42,14 @@ INJECTED = """() => [
     ...[...document.scripts].filter(s => s.textContent.includes("alert(")),
 ].map(e => e.outerHTML.slice(0, 120))"""
 
+# Until no animation runs in the element: a re-render can cancel one (its `finished` then rejects with
+# AbortError, which failed a CI run) and start another, so wait again until none is left.
+SETTLED = """async e => {
+    for (let animations; (animations = e.getAnimations({subtree: true})).length;) {
+        await Promise.allSettled(animations.map(a => a.finished));
+    }
+}"""
+
 
 def _missing() -> str | None:
     if not CHROMIUM.exists():
@@ -130,7 +138,7 @@ def test_document_markup_is_shown_as_text_and_never_runs(browser, app_url):
     expander.locator("summary").click()
     highlight = expander.locator("[data-testid=stExpanderDetails]")
     highlight.wait_for(state="visible", timeout=10_000)
-    expander.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")  # fully open in the screenshot
+    expander.evaluate(SETTLED)  # fully open in the screenshot
     passage = highlight.inner_text()
     for payload in (SCRIPT, IMG, LINK):
         assert payload in passage, (payload, passage)
