@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import lexical
-from .docstore import DocStore
 from .lexical import tokens
+from .protocols import DocumentStore
 from .types import SECTION_SEPARATOR, Chunk, Layout, Quote
 
 LEXICAL_FORMAT = "2"  # bump when what LexicalIndex saves changes
@@ -121,7 +121,7 @@ class Corpus:
     layouts: dict[str, Layout] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, docstore: DocStore, cache: Path | None = None) -> Corpus:
+    def load(cls, docstore: DocumentStore, cache: Path | None = None) -> Corpus:
         """``cache``: the folder the lexical index is kept in (see :class:`LexicalIndex`)."""
         chunks, texts, sentences = docstore.chunks(), docstore.texts(), docstore.sentences()
         sentence_texts = [texts[source][start:end] for source in sorted(sentences) for start, end in sentences[source]]

@@ -35,8 +35,11 @@ CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY);
 
 
 class DocStore:
+    """The :class:`assistant.protocols.DocumentStore` in a SQLite file of the index folder."""
+
     def __init__(self, path: Path):
         self.path = path
+        self.location = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db: sqlite3.Connection | None = None
         try:

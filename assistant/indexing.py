@@ -23,10 +23,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .docstore import DocStore
 from .errors import LoadError, NoDocuments
 from .loaders import Problem, SourceFile, extract, scan
-from .protocols import Embedder, VectorStore
+from .protocols import DocumentStore, Embedder, VectorStore
 from .readers import kind_of, reader_version
 from .settings import Settings
 from .types import Chunk, Document, Sentence
@@ -35,7 +34,7 @@ VECTOR_FILE_MARK = "vector_file_mark"
 Progress = Callable[[int, int], object]  # (done, total); what it returns is ignored
 
 
-def forget_vector_file_mark(docstore: DocStore) -> None:
+def forget_vector_file_mark(docstore: DocumentStore) -> None:
     """Before either store is written: the next run must count the vectors again."""
     docstore.set_meta(VECTOR_FILE_MARK, "")
 
@@ -99,7 +98,7 @@ class IndexReport:
 class Indexer:
     """Syncs one index; the caller holds :func:`index_lock` while it runs."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, open_store: Callable[[], VectorStore], docstore: DocStore, vector_file: Path | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder, open_store: Callable[[], VectorStore], docstore: DocumentStore, vector_file: Path | None = None):
         self.settings = settings
         self.embedder = embedder
         self.open_store = open_store

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -13,11 +15,13 @@ from . import registry
 from .corpus import Corpus
 from .docstore import DocStore
 from .errors import BrokenIndex, NoDocuments, QuestionError
-from .protocols import Embedder, Generator, VectorStore
+from .protocols import DocumentStore, Embedder, Generator, VectorStore
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ChromaStore, embedded_store_path, make_client, remove_embedded_store
 from .types import Answer
+
+ORIGIN = "origin"  # the build record's "host:documents folder" on a server
 
 if TYPE_CHECKING:  # the indexer is imported where it is used: answering needs none of it
     from .indexing import IndexReport, Progress
@@ -50,8 +54,9 @@ class Assistant:
             self._embedder = as_embedder(embedder)
         self._generator = generator
         self._client = client
+        self._client_given = client is not None  # a caller's store: not ours to watch or delete
         self._store: VectorStore | None = None
-        self._docstore: DocStore | None = None
+        self._docstore: DocumentStore | None = None
         self._retriever: HybridRetriever | None = None
         self._built_at: str | None = None  # the index build the retriever was loaded from
         self._lock = threading.RLock()
@@ -70,9 +75,19 @@ class Assistant:
         return self._generator
 
     @property
-    def docstore(self) -> DocStore:
+    def on_server(self) -> bool:
+        """Whether the index lives on a Chroma server (vectors and documents), not in the index folder."""
+        return bool(self.settings.index.chroma_url)
+
+    @property
+    def docstore(self) -> DocumentStore:
         if self._docstore is None:
-            self._docstore = DocStore(self._docstore_path)
+            if self.on_server:
+                from .server_docstore import ChromaDocStore
+
+                self._docstore = ChromaDocStore(self._chroma_client, self.settings.index.collection)
+            else:
+                self._docstore = DocStore(self._docstore_path)
         return self._docstore
 
     @property
@@ -80,11 +95,41 @@ class Assistant:
         return self.settings.index_path / "docstore.sqlite3"
 
     @property
+    def _chroma_client(self):
+        if self._client is None:
+            self._client = make_client(self.settings.index_path, self.settings.index.chroma_url)
+        return self._client
+
+    @property
     def store(self) -> VectorStore:
         if self._store is None:
-            client = self._client or make_client(self.settings.index_path, self.settings.index.chroma_url)
-            self._store = ChromaStore(client, self.settings.index.collection)
+            self._store = ChromaStore(self._chroma_client, self.settings.index.collection)
         return self._store
+
+    @contextmanager
+    def _writer_lock(self, on_wait=None) -> Iterator[None]:
+        """One indexing run at a time: per index folder, and on a server across every host."""
+        from .indexing import index_lock
+
+        with index_lock(self.settings.index_path, on_wait):
+            if not self.on_server:
+                yield
+                return
+            from .server_docstore import ChromaDocStore, lease
+
+            assert isinstance(self.docstore, ChromaDocStore)
+            with lease(self.docstore, self.settings.index.lease_seconds, on_wait):
+                yield
+
+    def _busy(self) -> bool:
+        """Whether another run is indexing right now (what looks half-written is being written)."""
+        if self.on_server:
+            from .server_docstore import ChromaDocStore
+
+            return isinstance(self.docstore, ChromaDocStore) and self.docstore.lease_holder() is not None
+        from .indexing import index_busy
+
+        return index_busy(self.settings.index_path)
 
     def _ensure_retriever(self) -> HybridRetriever:
         """The retriever over the index as it is now: reloaded when another instance sharing the
@@ -95,10 +140,10 @@ class Assistant:
                 self.index()
                 built = self.docstore.get_meta("built_at")
             if self._retriever is None or built != self._built_at:
+                if self.on_server:
+                    self._store = None  # a rebuild on another host may have replaced the collection held
                 if self.index_problem():
-                    from .indexing import index_lock
-
-                    with index_lock(self.settings.index_path):  # a run in another process finishes first
+                    with self._writer_lock():  # a run in another process (or on another host) finishes first
                         problem = self.index_problem()
                     if problem:
                         raise BrokenIndex(problem)
@@ -121,17 +166,19 @@ class Assistant:
     def index(self, rebuild: bool = False, progress: Progress | None = None, on_wait=None) -> IndexReport:
         """Sync the index with the documents folder (incremental unless ``rebuild``), one run at
         a time per index folder; ``on_wait`` is called when another run makes this one wait."""
-        from .indexing import Indexer, index_lock
+        from .indexing import Indexer
 
-        with self._lock, index_lock(self.settings.index_path, on_wait):
+        with self._lock, self._writer_lock(on_wait):
             if rebuild:
                 self._empty_stores()
             else:
-                self._check_shared_collection()
-            embedded = self._client is None and not self.settings.index.chroma_url  # a file this run can watch
+                self._check_origin()
+            embedded = not self.on_server and not self._client_given  # a file this run can watch
             vector_file = embedded_store_path(self.settings.index_path) / "chroma.sqlite3" if embedded else None
             indexer = Indexer(self.settings, self.embedder, lambda: self.store, self.docstore, vector_file)
             report = indexer.sync(rebuild=rebuild, progress=progress)
+            if self.on_server:
+                self.docstore.set_meta(ORIGIN, self._origin())
             self._retriever = None
             if report.changed or report.rebuilt:  # BM25 built now and kept, not at the next question
                 self._load_retriever(self.docstore.get_meta("built_at"))
@@ -146,6 +193,8 @@ class Assistant:
             forget_vector_file_mark(self.docstore)  # a rebuild killed between the two stores must not look complete
             self.docstore.clear()
         except BrokenIndex:
+            if self.on_server:
+                raise  # a server's collection is not ours to delete
             if self._docstore is not None:
                 self._docstore.close()
                 self._docstore = None
@@ -153,11 +202,12 @@ class Assistant:
         try:
             self.store.reset()
         except BrokenIndex:
-            if self.settings.index.chroma_url or self._client is not None:
+            if self.on_server or self._client_given:
                 raise  # a server's or a caller's store is not ours to delete
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            self._client = None  # closed with the store: the next one opens the new store
             remove_embedded_store(self.settings.index_path)
 
     def index_problem(self) -> str | None:
@@ -171,18 +221,21 @@ class Assistant:
             return f"the index is incomplete (the vector store holds {vectors} vectors for {chunks} chunks)"
         return None
 
-    def _check_shared_collection(self) -> None:
-        """On a Chroma server, an index folder that was never built must not take over a collection
-        that another index folder built: syncing would delete that index to rebuild its own."""
-        if not self.settings.index.chroma_url or self.docstore.get_meta("built_at") is not None:
+    def _origin(self) -> str:
+        return f"{socket.gethostname()}:{self.settings.seeds_path.resolve()}"
+
+    def _check_origin(self) -> None:
+        """On a server, the index mirrors one documents folder: a sync from another folder (or
+        host) would replace its documents with that folder's, so it takes ``--rebuild`` to say so."""
+        if not self.on_server or not self.settings.seeds_path.is_dir():
+            return  # a missing folder is reported by the sync, which then changes nothing
+        origin = self.docstore.get_meta(ORIGIN)
+        if origin is None or origin == self._origin() or not self.docstore.counts()[0]:
             return
-        held = self.store.count()
-        if held:
-            raise BrokenIndex(
-                f"the collection '{self.settings.index.collection}' on {self.settings.index.chroma_url} holds {held} chunks indexed "
-                f"from another index folder, and {self.settings.index_path} has none: give this instance that folder "
-                "(ASSISTANT_INDEX_DIR) or another collection (ASSISTANT_COLLECTION)"
-            )
+        raise BrokenIndex(
+            f"the index in collection '{self.settings.index.collection}' on {self.settings.index.chroma_url} was built from {origin}, "
+            f"not from {self._origin()}: index it from there, or `assistant index --rebuild` here to replace its documents with these"
+        )
 
     def _ready_retriever(self) -> HybridRetriever:
         """The retriever, refusing to answer from an index that holds no document at all: "the
@@ -255,15 +308,9 @@ class Assistant:
     def status(self) -> IndexStatus:
         documents, chunks = self.docstore.counts()
         built = self.docstore.get_meta("built_at")
-        location = self.settings.index.chroma_url or str(self.settings.index_path)
-        if self.settings.index.chroma_url:
-            self.store.count()  # a server that does not answer is the first thing to report
+        location = f"{self.settings.index.chroma_url} (collection '{self.settings.index.collection}')" if self.on_server else str(self.settings.index_path)
         problem = self.index_problem() if built else None
-        indexing = False
-        if problem:  # what looks half-written may be being written
-            from .indexing import index_busy
-
-            indexing = index_busy(self.settings.index_path)
+        indexing = bool(problem) and self._busy()  # what looks half-written may be being written
         return IndexStatus(
             documents=documents,
             chunks=chunks,

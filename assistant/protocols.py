@@ -1,5 +1,5 @@
-"""The pipeline's seams, declared in one place: what an embedder, a vector store and a generator
-must do. Parts are looked up by name in :mod:`assistant.registry`; a test or another front end
+"""The pipeline's seams, declared in one place: what an embedder, a vector store, a document
+store and a generator must do. Parts are looked up by name in :mod:`assistant.registry`; a test or another front end
 passes its own to :class:`assistant.Assistant` instead.
 """
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .corpus import Corpus
-    from .types import Answer, Chunk, Hit, Passage, WordVectors
+    from .types import Answer, Chunk, Document, Hit, Layout, Passage, Sentence, WordVectors
 
 
 @runtime_checkable
@@ -68,6 +68,54 @@ class VectorStore(Protocol):
 
     def reset(self) -> None:
         """Remove every vector (for a rebuild)."""
+
+    def close(self) -> None: ...
+
+
+class DocumentStore(Protocol):
+    """What the index holds besides vectors: each document's extracted text (every quote is cut
+    from it), sentence spans, layout and chunks, the build record, and the ``pending`` journal that
+    makes indexing crash-safe. In SQLite in the index folder (:class:`assistant.docstore.DocStore`),
+    or on the Chroma server beside the vectors (:class:`assistant.server_docstore.ChromaDocStore`)."""
+
+    location: str  # where it is, for messages
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def hashes(self) -> dict[str, str]:
+        """source -> sha256 of the file's bytes, for every indexed document."""
+        ...
+
+    def text(self, source: str) -> str | None: ...
+
+    def texts(self) -> dict[str, str]: ...
+
+    def sentences(self) -> dict[str, list[tuple[int, int]]]: ...
+
+    def layouts(self) -> dict[str, Layout]: ...
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk, in order of source and start."""
+        ...
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+        ...
+
+    def pending(self) -> list[str]: ...
+
+    def mark_pending(self, source: str) -> None:
+        """Journal a source before its vectors change."""
+
+    def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
+        """Replace a source's records and unjournal it."""
+
+    def remove(self, source: str) -> None: ...
+
+    def clear(self) -> None:
+        """Remove every document (the build record stays)."""
 
     def close(self) -> None: ...
 

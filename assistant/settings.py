@@ -45,7 +45,16 @@ class IndexSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
     collection: str = Field(default="passages", description="Chroma collection name.")
-    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; unset = embedded store in index_dir.")
+    chroma_url: str | None = Field(
+        default=None,
+        description="http://host:port of a Chroma server, which then holds the whole index (vectors and documents) for instances on "
+        "any host; unset = embedded store in index_dir.",
+    )
+    lease_seconds: float = Field(
+        default=60.0, gt=1,
+        description="On a Chroma server, how long an indexing run's writer lease lasts unless renewed (it is, every third of this): "
+        "a run that died frees the index after this long.",
+    )
     chunk_size: int = Field(default=250, ge=50, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=60, ge=0, description="Characters shared by neighbouring chunks.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Documents larger than this are skipped with a report (big PDFs are mostly images).")

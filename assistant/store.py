@@ -103,7 +103,7 @@ def _transport_errors() -> type[BaseException]:
 
 
 @contextmanager
-def _damage():
+def guarded():
     """Chroma's database errors (and Rust panics) on a damaged store become BrokenIndex."""
     from chromadb.errors import InternalError
 
@@ -126,7 +126,7 @@ class ChromaStore:
         self._client = client
         self._name = collection
         self._max_batch: int | None = None
-        with _damage():
+        with guarded():
             self._collection = client.get_or_create_collection(
                 collection, metadata=COLLECTION_METADATA, embedding_function=None
             )
@@ -137,7 +137,7 @@ class ChromaStore:
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
         if not chunks:
             return
-        with _damage():
+        with guarded():
             if self._max_batch is None:
                 self._max_batch = self._client.get_max_batch_size()
             for i in range(0, len(chunks), self._max_batch):  # a huge document is more than one call may hold
@@ -150,12 +150,12 @@ class ChromaStore:
                 )
 
     def delete_source(self, source: str) -> None:
-        with _damage():
+        with guarded():
             self._collection.delete(where={"source": source})
 
     def query(self, vector: list[float], n: int) -> list[Hit]:
         """The ``n`` nearest chunks (fewer when the collection holds fewer): one round trip."""
-        with _damage():
+        with guarded():
             result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [Hit(id=i, similarity=1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
 
@@ -165,7 +165,7 @@ class ChromaStore:
 
         ids: list[str] = []
         parts: list = []
-        with _damage():
+        with guarded():
             while True:
                 got = self._collection.get(include=["embeddings"], limit=page, offset=len(ids))
                 ids.extend(got["ids"])
@@ -180,12 +180,12 @@ class ChromaStore:
         self.count()
 
     def count(self) -> int:
-        with _damage():
+        with guarded():
             return self._collection.count()
 
     def entries(self) -> list[tuple[str, str, int, int, str]]:
         """Every stored chunk as (id, source, start, end, text): for checking the index against the document store."""
-        with _damage():
+        with guarded():
             got = self._collection.get(include=["metadatas", "documents"])
         return [(i, m["source"], m["start"], m["end"], d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
 
@@ -200,7 +200,7 @@ class ChromaStore:
             close()
 
     def reset(self) -> None:
-        with _damage():
+        with guarded():
             self._client.delete_collection(self._name)
             self._collection = self._client.get_or_create_collection(
                 self._name, metadata=COLLECTION_METADATA, embedding_function=None

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -142,6 +143,19 @@ def running_server(name: str, command: list[str], ready_url: str, log_path: Path
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def chroma_server(data: Path, startup_seconds: float = 60):
+    """A real `chroma run` on a free loopback port with its data in ``data``; yields its URL."""
+    chroma = Path(sys.executable).parent / "chroma"  # installed with chromadb, next to this interpreter
+    assert chroma.is_file(), f"{chroma} is missing: chromadb installs it"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    with running_server("chroma", args, f"{url}/api/v2/heartbeat", data.parent / f"{data.name}.log", startup_seconds, env=env):
+        yield url
 
 
 def extracted_text(root: Path, source: str) -> str:
