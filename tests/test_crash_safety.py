@@ -19,6 +19,7 @@ import types
 from pathlib import Path
 
 import pytest
+from conftest import chroma_server
 
 from assistant import Settings
 from assistant.chunking import Chunker
@@ -172,10 +173,22 @@ def assert_clean(dump: dict, expected: set[tuple]) -> None:
 
 @pytest.mark.slow
 def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkserver):
+    kill_rounds(tmp_path, forkserver, {})
+
+
+@pytest.mark.slow
+def test_kill_at_random_moments_through_a_chroma_server(tmp_path, forkserver):
+    """The same rounds with the whole index on a real `chroma run`: the journal is a record on
+    the server, and the vectors and documents there end as a clean build holds them."""
+    with chroma_server(tmp_path / "chroma-data") as url:
+        kill_rounds(tmp_path, forkserver, {"ASSISTANT_CHROMA_URL": url})
+
+
+def kill_rounds(tmp_path: Path, forkserver, base: dict[str, str]) -> None:
     rng = random.Random(20261126)
     corpus = Corpus(tmp_path / "seeds", rng)
     runner = Runner(forkserver, tmp_path)
-    env: dict[str, str] = {}
+    env = dict(base)
 
     started = time.perf_counter()
     runner.run(["index"], env)  # calibration: an uninterrupted build, then a run with nothing to do
@@ -196,7 +209,7 @@ def test_kill_at_random_moments_then_index_equals_a_clean_build(tmp_path, forkse
         elif kind == "fresh":
             shutil.rmtree(tmp_path / "index")
         elif kind == "chunk-size":
-            env = {"ASSISTANT_CHUNK_SIZE": "300"} if not env else {}
+            env = {**base, "ASSISTANT_CHUNK_SIZE": "300"} if env == base else dict(base)
         process, _ = runner.start(args, env)
         time.sleep(rng.uniform(0.1, 0.9) * work * scale)
         if process.is_alive():
