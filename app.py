@@ -10,7 +10,7 @@ import streamlit as st
 
 from assistant import Assistant, Settings
 from assistant.chat import Turn
-from assistant.errors import BrokenIndex, GeneratorError, NoDocuments, QuestionError, StoreUnreachable
+from assistant.errors import BrokenIndex, GeneratorError, IndexConflict, NoDocuments, QuestionError, StoreUnreachable
 from assistant.types import lead
 from assistant_app.stream import show_notes, stream_answer
 from assistant_app.text import broken_index, escape
@@ -100,7 +100,7 @@ def main() -> None:
     except BrokenIndex as exc:
         st.error(broken_index(exc))
         st.stop()
-    except (GeneratorError, NoDocuments, StoreUnreachable) as exc:
+    except (GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
         st.error(escape(str(exc)))
         st.stop()
     view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
@@ -131,7 +131,7 @@ def main() -> None:
                 answer = assistant.ask(question, history=history).to_dict()
             else:
                 answer = stream_answer(assistant, question, history, escape)
-        except (QuestionError, GeneratorError, NoDocuments, StoreUnreachable) as exc:
+        except (QuestionError, GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
             st.warning(escape(str(exc)))
             return
         render_answer(answer, assistant)

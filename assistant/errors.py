@@ -15,6 +15,11 @@ class GeneratorError(RuntimeError):
     """A generator that cannot answer (server down, extra missing); the message says why."""
 
 
+class IndexConflict(RuntimeError):
+    """An index that works, but not for this instance as it is set up (another embedding model,
+    another documents folder); the message says what to change, or to rebuild."""
+
+
 class LoadError(Exception):
     """A file that cannot be turned into text; the message says why."""
 

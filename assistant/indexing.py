@@ -31,7 +31,13 @@ from .settings import Settings
 from .types import Chunk, Document, Sentence
 
 VECTOR_FILE_MARK = "vector_file_mark"
+FINGERPRINT_SEPARATOR = "|"  # between model name, chunk size, overlap and reader version
 Progress = Callable[[int, int], object]  # (done, total); what it returns is ignored
+
+
+def fingerprint_model(fingerprint: str | None) -> str | None:
+    """The embedding model an index was built with, from its recorded fingerprint."""
+    return fingerprint.split(FINGERPRINT_SEPARATOR, 1)[0] if fingerprint else None
 
 
 def forget_vector_file_mark(docstore: DocumentStore) -> None:
@@ -118,7 +124,7 @@ class Indexer:
 
     def fingerprint(self) -> str:
         s = self.settings
-        return f"{self.embedder.name}|{s.index.chunk_size}|{s.index.chunk_overlap}|{reader_version()}"
+        return FINGERPRINT_SEPARATOR.join(map(str, (self.embedder.name, s.index.chunk_size, s.index.chunk_overlap, reader_version())))
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Bring the index in line with the documents folder; a folder that does not exist changes

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import registry
 from .corpus import Corpus
 from .docstore import DocStore
-from .errors import BrokenIndex, NoDocuments, QuestionError
+from .errors import BrokenIndex, IndexConflict, NoDocuments, QuestionError
 from .protocols import DocumentStore, Embedder, Generator, VectorStore
 from .retrieval import HybridRetriever
 from .settings import Settings
@@ -156,6 +156,7 @@ class Assistant:
             return self._retriever
 
     def _load_retriever(self, built: str | None) -> None:
+        self._check_embedder()
         corpus = Corpus.load(self.docstore, self.settings.index_path / "lexical")
         self._retriever = HybridRetriever(
             self.embedder, self.store, corpus, self.settings.retrieval.fetch_k, self.settings.retrieval.bm25_weight, self.settings.retrieval.exact_search_max
@@ -221,6 +222,23 @@ class Assistant:
             return f"the index is incomplete (the vector store holds {vectors} vectors for {chunks} chunks)"
         return None
 
+    def _check_embedder(self) -> None:
+        """Questions are embedded by this instance's model and compared with vectors the index's
+        model made: another model's vectors would retrieve nonsense, so say so instead."""
+        from .indexing import fingerprint_model
+
+        built_with = fingerprint_model(self.docstore.get_meta("fingerprint"))
+        if built_with is not None and built_with != self.embedder.name:
+            raise IndexConflict(
+                f"the index at {self.status_location()} was built with the embedding model {built_with}, this instance uses "
+                f"{self.embedder.name}: set ASSISTANT_EMBEDDING_MODEL to that model, or `assistant index --rebuild` to rebuild it with this one"
+            )
+
+    def status_location(self) -> str:
+        if self.on_server:
+            return f"{self.settings.index.chroma_url}, collection '{self.settings.index.collection}'"
+        return str(self.settings.index_path)
+
     def _origin(self) -> str:
         return f"{socket.gethostname()}:{self.settings.seeds_path.resolve()}"
 
@@ -232,7 +250,7 @@ class Assistant:
         origin = self.docstore.get_meta(ORIGIN)
         if origin is None or origin == self._origin() or not self.docstore.counts()[0]:
             return
-        raise BrokenIndex(
+        raise IndexConflict(
             f"the index in collection '{self.settings.index.collection}' on {self.settings.index.chroma_url} was built from {origin}, "
             f"not from {self._origin()}: index it from there, or `assistant index --rebuild` here to replace its documents with these"
         )
@@ -308,7 +326,7 @@ class Assistant:
     def status(self) -> IndexStatus:
         documents, chunks = self.docstore.counts()
         built = self.docstore.get_meta("built_at")
-        location = f"{self.settings.index.chroma_url} (collection '{self.settings.index.collection}')" if self.on_server else str(self.settings.index_path)
+        location = self.status_location()
         problem = self.index_problem() if built else None
         indexing = bool(problem) and self._busy()  # what looks half-written may be being written
         return IndexStatus(

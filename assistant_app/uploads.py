@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import uploads
-from assistant.errors import BrokenIndex
+from assistant.errors import BrokenIndex, IndexConflict, NoDocuments, StoreUnreachable
 from assistant.pipeline import Assistant
 
 from .text import broken_index, escape
@@ -59,6 +59,9 @@ def _upload(assistant: Assistant, files, replace: bool) -> list[tuple[str, str]]
         )
     except BrokenIndex as exc:
         outcome.append(("error", broken_index(exc)))
+        return outcome
+    except (IndexConflict, NoDocuments, StoreUnreachable) as exc:
+        outcome.append(("error", escape(str(exc))))
         return outcome
     finally:
         bar.empty()

@@ -13,6 +13,7 @@ from conftest import SEEDS, index_contents, make_project
 from assistant import Assistant, Settings, registry
 from assistant.chunking import Chunker
 from assistant.cli import cli
+from assistant.errors import IndexConflict
 from assistant.loaders import load_documents
 from assistant.settings import IndexSettings
 
@@ -181,3 +182,13 @@ def test_rebuild_killed_between_the_two_stores_is_repaired_by_a_plain_run(fresh_
     assert report.rebuilt, report  # "the vector store held N vectors for the document store's 0 chunks"
     assert after.index_problem() is None
     index_contents(after)  # both stores hold the same chunks, none twice
+
+
+def test_an_index_built_with_another_embedding_model_says_so(fresh_project, embedder, fake_embedder):
+    """Questions embedded by one model and compared with another's vectors would retrieve nonsense."""
+    Assistant(Settings(root=fresh_project), embedder=embedder).index()
+    other = Assistant(Settings(root=fresh_project), embedder=fake_embedder)
+    with pytest.raises(IndexConflict, match=f"built with the embedding model {embedder.name}, this instance uses {fake_embedder.name}.*--rebuild"):
+        other.ask("Who did Trump appoint as special envoy?")
+    other.index(rebuild=True)
+    assert other.ask("Who did Trump appoint as special envoy?").question

@@ -10,7 +10,7 @@ import pytest
 from conftest import chroma_server, extracted_text
 
 from assistant import Assistant, Settings
-from assistant.errors import BrokenIndex, NoDocuments
+from assistant.errors import IndexConflict, NoDocuments
 from assistant.server_docstore import ChromaDocStore, lease
 
 pytestmark = pytest.mark.slow  # a real `chroma run` server per test
@@ -75,7 +75,7 @@ def test_another_documents_folder_takes_the_index_over_only_with_rebuild(fresh_p
     (root_c / "seeds").mkdir(parents=True)
     (root_c / "seeds" / "gulls.md").write_text("The lighthouse keeper counted 412 gulls on Tuesday.\n", encoding="utf-8")
     c = host(root_c, chroma_url, embedder)
-    with pytest.raises(BrokenIndex, match="was built from .*--rebuild"):
+    with pytest.raises(IndexConflict, match="was built from .*--rebuild"):
         c.index()
     assert a.status().documents == 1 and a.index().kept == [SEED]  # A's index is untouched and still A's
 
