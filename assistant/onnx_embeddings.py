@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 EXPORT_VERSION = "1"  # bump when the export changes, so old files are not reused
 OPSET = 17
 MAX_EXPORT_DIFF = 1e-4  # largest token-vector difference to torch an export may show
+MIN_INT8_COSINE = 0.95  # least cosine of a probe text's int8 and fp32 vectors: a guard against a broken file (a good one gives 0.98-0.99)
+INT8_SUFFIX = "-int8"
 PROBE_TEXTS = [
     "What share of Ukraine's territory do Russian forces control?",
     "Russian forces now control about 20 percent of Ukraine’s territory.",
@@ -35,23 +38,41 @@ PROBE_TEXTS = [
 
 
 class OnnxEmbedder(TransformerEmbedder):
-    """Mean-pooled, normalised vectors from the model's ONNX export, batched like sentence-transformers."""
+    """Mean-pooled, normalised vectors from the model's ONNX export, batched like sentence-transformers.
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 32, cache_dir: Path | None = None):
+    With ``int8``, from that export with its weights quantised to 8 bits (onnxruntime's dynamic
+    quantisation, done locally): other vectors, so another name, and an index of its own.
+    """
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 32, cache_dir: Path | None = None, int8: bool = False):
         super().__init__(model_path, batch_size)
         self.cache_dir = cache_dir or Path.home() / ".cache" / "grounded-assistant"
+        self.int8 = int8
+        self._fp32_name = self.name
+        if int8:
+            self.name = f"{self.name}{INT8_SUFFIX}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OnnxEmbedder:
         return cls(settings.embedding.model, settings.embedding.batch_size, settings.path(settings.cache_dir))
 
+    @classmethod
+    def int8_from_settings(cls, settings: Settings) -> OnnxEmbedder:
+        return cls(settings.embedding.model, settings.embedding.batch_size, settings.path(settings.cache_dir), int8=True)
+
     @property
-    def onnx_path(self) -> Path:
+    def fp32_path(self) -> Path:
         """Where this model's export lives: keyed by the model files' names, sizes and times."""
         folder = Path(self.model_path)
         stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file())
         key = hashlib.sha256(json.dumps([str(folder.resolve()), stats, EXPORT_VERSION, OPSET]).encode()).hexdigest()[:16]
-        return self.cache_dir / "onnx" / f"{self.name}-{key}.onnx"
+        return self.cache_dir / "onnx" / f"{self._fp32_name}-{key}.onnx"
+
+    @property
+    def onnx_path(self) -> Path:
+        """The file this embedder runs."""
+        fp32 = self.fp32_path
+        return fp32.with_name(f"{fp32.stem}{INT8_SUFFIX}.onnx") if self.int8 else fp32
 
     def _load(self) -> None:
         import onnxruntime
@@ -65,9 +86,11 @@ class OnnxEmbedder(TransformerEmbedder):
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._tokenizer.no_padding()
+        if not self.fp32_path.is_file():
+            export(self.model_path, self.fp32_path)
         path = self.onnx_path
-        if not path.is_file():
-            export(self.model_path, path)
+        if self.int8 and not path.is_file():
+            quantize(self.fp32_path, path, tokenizer_file)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         # Idle threads sleep instead of spinning: on a machine shared with other processes (app
@@ -173,3 +196,48 @@ def export(model_path: str, dest: Path) -> None:
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def quantize(fp32: Path, dest: Path, tokenizer_file: Path) -> None:
+    """Quantise the export's weights to int8 at ``dest`` (atomically, one process at a time),
+    after checking that its sentence vectors of the probe texts stay close to the export's."""
+    from filelock import FileLock
+
+    with FileLock(str(dest) + ".lock"):
+        if dest.is_file():
+            return
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # quantize_dynamic logs advice about pre-processing to the root logger
+        try:
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            cosines = _probe_cosines(onnxruntime, tmp, fp32, tokenizer_file)
+            if cosines.min() < MIN_INT8_COSINE:
+                raise RuntimeError(f"the int8 model's vectors differ from the fp32 export's (cosine {cosines.min():.3f}); use ASSISTANT_EMBEDDING_BACKEND=onnx")
+            os.replace(tmp, dest)
+        finally:
+            root.setLevel(level)
+            tmp.unlink(missing_ok=True)
+
+
+def _probe_cosines(onnxruntime, quantized: Path, fp32: Path, tokenizer_file: Path) -> np.ndarray:
+    """Cosine between the two models' mean-pooled vectors of each probe text."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    pooled = []
+    for model in (quantized, fp32):
+        session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        vectors = []
+        for text in PROBE_TEXTS:
+            ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            (hidden,) = session.run(None, {k: v for k, v in feed.items() if k in {i.name for i in session.get_inputs()}})
+            vector = hidden[0].mean(axis=0)
+            vectors.append(vector / np.linalg.norm(vector))
+        pooled.append(np.stack(vectors))
+    return (pooled[0] * pooled[1]).sum(axis=1)

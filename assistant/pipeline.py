@@ -230,8 +230,9 @@ class Assistant:
         built_with = fingerprint_model(self.docstore.get_meta("fingerprint"))
         if built_with is not None and built_with != self.embedder.name:
             raise IndexConflict(
-                f"the index at {self.status_location()} was built with the embedding model {built_with}, this instance uses "
-                f"{self.embedder.name}: set ASSISTANT_EMBEDDING_MODEL to that model, or `assistant index --rebuild` to rebuild it with this one"
+                f"the index at {self.status_location()} was built with another embedding model ({built_with!r}; this instance uses "
+                f"{self.embedder.name!r}): set ASSISTANT_EMBEDDING_MODEL and ASSISTANT_EMBEDDING_BACKEND as they were, or run "
+                "`assistant index` to rebuild it with this one"
             )
 
     def status_location(self) -> str:

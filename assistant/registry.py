@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # settings.embedding.backend -> factory(settings) -> Embedder
 EMBEDDERS = {
     "onnx": "assistant.onnx_embeddings:OnnxEmbedder.from_settings",
+    "onnx-int8": "assistant.onnx_embeddings:OnnxEmbedder.int8_from_settings",
     "torch": "assistant.embeddings:SentenceTransformerEmbedder.from_settings",
 }
 # settings.answerer.generator -> factory(settings, embedder) -> Generator

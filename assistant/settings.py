@@ -77,9 +77,10 @@ class EmbeddingSettings(_Section):
         "code block pads only its own batch (measured on the real-document corpus: 79 chunks/s at 32, 111 at 1024); a crash loses "
         "at most one call's work.",
     )
-    backend: Literal["onnx", "torch"] = Field(
+    backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         default="onnx",
-        description="Who runs the embedding model: onnxruntime on a local ONNX export of it (starts fast; same vectors), or sentence-transformers on torch.",
+        description="Who runs the embedding model: onnxruntime on a local ONNX export of it (starts fast; same vectors), onnxruntime "
+        "on that export quantised to int8 (other vectors: an index of its own), or sentence-transformers on torch.",
     )
 
 

@@ -238,11 +238,11 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "assistant.cli", *args]
 
 
-def corpus_settings(base: Settings, root: Path) -> Settings:
-    """The base settings pointed at a corpus: its own seeds and index, embedded store, extractive answers."""
-    return base.replace(
-        **{"root": root, "seeds_dir": Path("seeds"), "index_dir": Path("index"), "chroma_url": None, "generator": "extractive"}
-    )
+def corpus_settings(base: Settings, root: Path, factor: int) -> Settings:
+    """The base settings pointed at a corpus: its own seeds and index, extractive answers; on a
+    Chroma server when the base settings name one (a collection per corpus), else embedded."""
+    server = {"collection": f"bench-{factor}x"} if base.index.chroma_url else {}
+    return base.replace(**{"root": root, "seeds_dir": Path("seeds"), "index_dir": Path("index"), "generator": "extractive", **server})
 
 
 def process_env(settings: Settings) -> dict[str, str]:
@@ -344,14 +344,14 @@ def run(
 
     log("loading the embedding model")
     started = time.perf_counter()
-    first = Assistant(corpus_settings(base, corpora[sizes[0]].root))
+    first = Assistant(corpus_settings(base, corpora[sizes[0]].root, sizes[0]))
     embedder = first.embedder
     embedder.embed_documents(["warm-up"])
     figures["model_load_s"] = time.perf_counter() - started
 
     assistants = {}
     for n in [ingest_size, *(n for n in sizes if n != ingest_size)]:
-        assistant = Assistant(corpus_settings(base, corpora[n].root), embedder=embedder)
+        assistant = Assistant(corpus_settings(base, corpora[n].root, n), embedder=embedder)
         log(f"indexing the {n}x corpus ({corpora[n].bytes / 1e6:.2f} MB)")
         if n == ingest_size:
             seconds, chunks_embedded = measure_ingest(assistant, result, log)
@@ -522,7 +522,9 @@ def format_table(result: BenchResult) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     corpora = ", ".join(f"{c['factor']}x = {c['bytes'] / 1e6:.2f} MB / {c['files']} files / {c['chunks']} chunks" for c in result.corpora)
     load = result.machine.get("load_before", [0])[0], result.machine.get("load_after", [0])[0]
-    lines += ["", f"corpora: {corpora}", f"machine: {result.machine['cpus']} CPUs, load average {load[0]:.2f} before, {load[1]:.2f} after"]
+    store = f"Chroma server {result.settings['chroma_url']}" if result.settings.get("chroma_url") not in (None, "None") else "embedded Chroma"
+    lines += ["", f"corpora: {corpora}", f"store: {store}",
+              f"machine: {result.machine['cpus']} CPUs, load average {load[0]:.2f} before, {load[1]:.2f} after"]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 

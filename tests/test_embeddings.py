@@ -34,6 +34,21 @@ def test_onnx_export_gives_the_torch_vectors(tmp_path):
         assert np.abs(ours.vectors - theirs.vectors).max() < 1e-5
 
 
+@pytest.mark.slow
+def test_int8_model_is_quantised_here_from_the_export_and_stays_close_to_it(tmp_path):
+    documents, _ = load_documents(PROJECT / "seeds", PROJECT)
+    chunks = [c.text for d in documents for c in Chunker(250, 60).split(d)]
+    fp32, int8 = OnnxEmbedder(cache_dir=tmp_path), OnnxEmbedder(cache_dir=tmp_path, int8=True)
+    exact, quantised = np.array(fp32.embed_documents(chunks)), np.array(int8.embed_documents(chunks))
+    assert int8.onnx_path.is_file() and int8.onnx_path != fp32.onnx_path
+    assert int8.onnx_path.stat().st_size < fp32.onnx_path.stat().st_size / 3  # 8-bit weights, not 32
+    assert int8.name != fp32.name  # other vectors: an index built with one is not used by the other
+    cosines = (exact * quantised).sum(axis=1)
+    assert cosines.min() > 0.95 and not np.allclose(exact, quantised, atol=1e-4)
+    question = int8.embed_query(QUESTION)
+    assert chunks[int(np.argmax(quantised @ question))] == chunks[int(np.argmax(exact @ fp32.embed_query(QUESTION)))]
+
+
 def test_model_loads_only_when_something_is_embedded(assistant, settings):
     again = Assistant(Settings(root=settings.root))  # a new process would start like this
     report = again.index()
@@ -49,7 +64,9 @@ def test_backend_setting_picks_the_embedder(tmp_path, monkeypatch):
     assert type(make_embedder(Settings(root=tmp_path))) is SentenceTransformerEmbedder
     onnx = make_embedder(Settings(root=tmp_path, embedding_backend="onnx", cache_dir="cache"))
     assert type(onnx) is OnnxEmbedder and onnx.cache_dir == tmp_path / "cache"
-    assert not onnx.loaded
+    assert not onnx.loaded and not onnx.int8
+    int8 = make_embedder(Settings(root=tmp_path, embedding_backend="onnx-int8"))
+    assert type(int8) is OnnxEmbedder and int8.int8 and int8.name == f"{onnx.name}-int8" and not int8.loaded
 
 
 def test_word_vectors_survive_their_own_cache_evicting_them(embedder):

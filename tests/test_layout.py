@@ -111,7 +111,7 @@ def test_a_plain_langchain_embedder_is_adapted_and_says_so(caplog):
 
 
 def test_parts_are_looked_up_by_name():
-    assert set(GENERATORS) == {"extractive", "ollama", "openai", "llamacpp"} and set(EMBEDDERS) == {"onnx", "torch"}
+    assert set(GENERATORS) == {"extractive", "ollama", "openai", "llamacpp"} and set(EMBEDDERS) == {"onnx", "onnx-int8", "torch"}
     for table in (GENERATORS, EMBEDDERS):
         for name in table:
             assert callable(lookup(table, name, "part"))
