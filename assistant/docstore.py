@@ -139,23 +139,26 @@ class DocStore:
         return [r[0] for r in self._rows("SELECT source FROM pending")]
 
     # --- writing --------------------------------------------------------------------------
-    def mark_pending(self, source: str) -> None:
-        """Journal a source before its vectors change (see module docstring)."""
-        self._rows("INSERT OR IGNORE INTO pending(source) VALUES (?)", (source,))
-
-    def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
-        spans = json.dumps([[s.start, s.end] for s in sentences])
+    def mark_pending(self, *sources: str) -> None:
+        """Journal sources before their vectors change (see module docstring)."""
         with self._transaction():
-            self._forget(document.source)
-            self.db.execute(
-                "INSERT INTO documents(source, sha256, text, sentences, layout, indexed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (document.source, document.sha256, document.text, spans, json.dumps(document.layout.to_json()), time.time()),
-            )
-            self.db.executemany(
-                'INSERT INTO chunks(id, source, start, "end", text, header) VALUES (?, ?, ?, ?, ?, ?)',
-                [(c.id, c.source, c.start, c.end, c.text, c.header) for c in chunks],
-            )
-            self.db.execute("DELETE FROM pending WHERE source=?", (document.source,))
+            self.db.executemany("INSERT OR IGNORE INTO pending(source) VALUES (?)", [(source,) for source in sources])
+
+    def record(self, entries: list[tuple[Document, list[Chunk], list[Sentence]]]) -> None:
+        """All entries in one transaction."""
+        with self._transaction():
+            for document, chunks, sentences in entries:
+                self._forget(document.source)
+                self.db.execute(
+                    "INSERT INTO documents(source, sha256, text, sentences, layout, indexed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (document.source, document.sha256, document.text, json.dumps([[s.start, s.end] for s in sentences]),
+                     json.dumps(document.layout.to_json()), time.time()),
+                )
+                self.db.executemany(
+                    'INSERT INTO chunks(id, source, start, "end", text, header) VALUES (?, ?, ?, ?, ?, ?)',
+                    [(c.id, c.source, c.start, c.end, c.text, c.header) for c in chunks],
+                )
+                self.db.execute("DELETE FROM pending WHERE source=?", (document.source,))
 
     def remove(self, source: str) -> None:
         with self._transaction():

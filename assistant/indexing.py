@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -224,38 +225,51 @@ class Indexer:
 
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are
-        ready: a crash loses at most one call's work, and what was recorded stays."""
+        ready: a crash loses at most one call's work, and what was recorded stays.
+
+        The stores are written by one writer thread while the next batch is embedded, one write
+        in flight at a time and in order, so the journal sees what a sequential run does; a
+        Chroma server's round trips (half of a build on loopback) then overlap the encoder.
+        """
         texts = [c.indexed_text for _, chunks, _ in changed for c in chunks]
         waiting = deque(changed)
         ready: list = []  # vectors of chunks whose document is not recorded yet, in order
+        in_flight: Future | None = None
 
         def record_ready() -> None:
+            nonlocal in_flight
+            if in_flight is not None:
+                in_flight.result()  # the previous write is done (or its error is raised here)
             batch, taken = [], 0
             while waiting and taken + len(waiting[0][1]) <= len(ready):
                 batch.append(waiting.popleft())
                 taken += len(batch[-1][1])
-            if batch:
-                self._record(batch, ready[:taken], known, report)
-                del ready[:taken]
+            in_flight = writer.submit(self._record, batch, ready[:taken], known, report) if batch else None
+            del ready[:taken]
 
-        record_ready()
-        step = self.settings.embedding.call_texts
-        for i in range(0, len(texts), step):
-            ready.extend(self.embedder.embed_documents(texts[i:i + step]))
-            if progress:
-                progress(min(i + step, len(texts)), len(texts))
-            record_ready()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
+            try:
+                record_ready()
+                step = self.settings.embedding.call_texts
+                for i in range(0, len(texts), step):
+                    ready.extend(self.embedder.embed_documents(texts[i:i + step]))
+                    if progress:
+                        progress(min(i + step, len(texts)), len(texts))
+                    record_ready()
+            finally:
+                if in_flight is not None:
+                    in_flight.result()  # nothing is written after this run returns or fails
 
     def _record(self, batch, vectors, known: dict[str, str], report: IndexReport) -> None:
         """Store a batch of documents' vectors in one call (Chroma's cost is per call), then record
         each document atomically; all are journalled as pending before their vectors change."""
+        self.docstore.mark_pending(*(document.source for document, _, _ in batch))
         for document, _, _ in batch:
-            self.docstore.mark_pending(document.source)
             if document.source in known:
                 self.store.delete_source(document.source)
         self.store.add([c for _, chunks, _ in batch for c in chunks], vectors)
-        for document, chunks, sentences in batch:
-            self.docstore.record(document, chunks, sentences)
+        self.docstore.record(batch)
+        for document, chunks, _ in batch:
             (report.replaced if document.source in known else report.added).append(document.source)
             report.chunks_embedded += len(chunks)
 

@@ -106,11 +106,13 @@ class DocumentStore(Protocol):
 
     def pending(self) -> list[str]: ...
 
-    def mark_pending(self, source: str) -> None:
-        """Journal a source before its vectors change."""
+    def mark_pending(self, *sources: str) -> None:
+        """Journal sources before their vectors change."""
 
-    def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
-        """Replace a source's records and unjournal it."""
+    def record(self, entries: list[tuple[Document, list[Chunk], list[Sentence]]]) -> None:
+        """Replace each entry's source's records and unjournal it: a source that was journalled
+        stays journalled until all of its records are there (a store's cost is per call, so all
+        entries at once)."""
 
     def remove(self, source: str) -> None: ...
 

@@ -129,38 +129,45 @@ class ChromaDocStore:
         return [m["source"] for _, m, _ in self._get({"kind": PENDING}, ["metadatas"])]
 
     # --- writing --------------------------------------------------------------------------
-    def mark_pending(self, source: str) -> None:
-        self._put([f"{PENDING}:{source}"], [{"kind": PENDING, "source": source}])
+    def mark_pending(self, *sources: str) -> None:
+        self._put([f"{PENDING}:{source}" for source in sources], [{"kind": PENDING, "source": source} for source in sources])
 
-    def record(self, document: Document, chunks: list[Chunk], sentences: list[Sentence]) -> None:
-        """Replace a source's records; the caller journalled it (see the module docstring)."""
-        source = document.source
-        self._forget(source)
-        spans = json.dumps({"sentences": [[s.start, s.end] for s in sentences], "layout": document.layout.to_json()})
+    def record(self, entries: list[tuple[Document, list[Chunk], list[Sentence]]]) -> None:
+        """Replace the entries' records, a few calls for all of them; the caller journalled each
+        source (see the module docstring)."""
+        if not entries:
+            return
+        sources = [document.source for document, _, _ in entries]
+        self._forget(sources)
+        chunks = [c for _, source_chunks, _ in entries for c in source_chunks]
         self._put(
             [f"{CHUNK}:{c.id}" for c in chunks],
             [{"kind": CHUNK, "source": c.source, "start": c.start, "end": c.end, "header": c.header} for c in chunks],
             [c.text for c in chunks],
         )
-        self._put([f"{SPANS}:{source}"], [{"kind": SPANS, "source": source}], [spans])
-        # The document record last: the source's hash says "indexed" only once all of it is there.
         self._put(
-            [f"{DOCUMENT}:{source}"],
-            [{"kind": DOCUMENT, "source": source, "sha256": document.sha256, "indexed_at": time.time()}],
-            [document.text],
+            [f"{SPANS}:{source}" for source in sources], [{"kind": SPANS, "source": source} for source in sources],
+            [json.dumps({"sentences": [[s.start, s.end] for s in sentences], "layout": document.layout.to_json()})
+             for document, _, sentences in entries],
         )
-        self._delete_ids([f"{PENDING}:{source}"])
+        # The document records after the rest: a source's hash says "indexed" only once all of it is there.
+        self._put(
+            [f"{DOCUMENT}:{source}" for source in sources],
+            [{"kind": DOCUMENT, "source": d.source, "sha256": d.sha256, "indexed_at": time.time()} for d, _, _ in entries],
+            [document.text for document, _, _ in entries],
+        )
+        self._delete_ids([f"{PENDING}:{source}" for source in sources])
 
     def remove(self, source: str) -> None:
-        self._forget(source)
+        self._forget([source])
         self._delete_ids([f"{PENDING}:{source}"])
 
     def clear(self) -> None:
         self._delete({"kind": {"$in": [DOCUMENT, SPANS, CHUNK, PENDING]}})
 
-    def _forget(self, source: str) -> None:
-        self._delete_ids([f"{DOCUMENT}:{source}"])  # first: a half-forgotten source is not "indexed"
-        self._delete({"$and": [{"source": source}, {"kind": {"$in": [SPANS, CHUNK]}}]})
+    def _forget(self, sources: list[str]) -> None:
+        self._delete_ids([f"{DOCUMENT}:{source}" for source in sources])  # first: a half-forgotten source is not "indexed"
+        self._delete({"$and": [{"source": {"$in": sources}}, {"kind": {"$in": [SPANS, CHUNK]}}]})
 
     def close(self) -> None:
         """Nothing to release: the client belongs to the vector store too."""

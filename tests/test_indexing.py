@@ -1,5 +1,8 @@
 """Incremental indexing: only what changed is embedded; deletions leave no orphans."""
 
+import pytest
+from conftest import index_contents
+
 from assistant import Assistant, Settings
 
 
@@ -99,3 +102,52 @@ def test_a_change_to_the_readers_reads_every_document_again(fresh_project, embed
     report = assistant.index()
     assert report.rebuilt and report.added == ["seeds/000_74b09fb6327d5bb6.txt"]
     assert "the document readers changed" in report.repaired
+
+
+def _six_documents(root):
+    (root / "seeds").mkdir(parents=True)
+    for i in range(6):
+        (root / "seeds" / f"keeper{i}.md").write_text(f"On day {i} the lighthouse keeper counted {i + 400} gulls.\n", encoding="utf-8")
+    return Settings(root=root, embedding_call_texts=2)  # one chunk a document: three embedder calls
+
+
+def test_a_run_whose_encoder_fails_keeps_what_it_recorded_while_encoding(tmp_path):
+    """The stores are written by a writer thread while the next batch is embedded: when a batch
+    fails, the documents of the batches before it are recorded whole, and nothing is pending."""
+    from fakes import HashEmbedder
+
+    class DiesOnThirdCall(HashEmbedder):
+        def embed_documents(self, texts):
+            if self.calls == 2:
+                raise RuntimeError("the encoder died")
+            return super().embed_documents(texts)
+
+    assistant = Assistant(_six_documents(tmp_path), embedder=DiesOnThirdCall())
+    with pytest.raises(RuntimeError, match="the encoder died"):
+        assistant.index()
+    assert sorted(assistant.docstore.hashes()) == [f"seeds/keeper{i}.md" for i in range(4)]
+    assert not assistant.docstore.pending()
+    index_contents(assistant)  # the two stores agree
+    assistant.embedder.calls = 3  # it works again
+    assert sorted(assistant.index().added) == ["seeds/keeper4.md", "seeds/keeper5.md"]
+
+
+def test_a_store_write_that_fails_in_the_writer_is_the_runs_error(tmp_path, fake_embedder, monkeypatch):
+    assistant = Assistant(_six_documents(tmp_path), embedder=fake_embedder)
+    real_add, adds = assistant.store.add, []
+
+    def add(chunks, vectors):
+        adds.append(len(chunks))
+        if len(adds) == 2:
+            raise OSError("disk full")
+        return real_add(chunks, vectors)
+
+    monkeypatch.setattr(assistant.store, "add", add)
+    with pytest.raises(OSError, match="disk full"):
+        assistant.index()
+    assert adds == [2, 2]  # the third batch was never written after the second failed
+    assert sorted(assistant.docstore.hashes()) == ["seeds/keeper0.md", "seeds/keeper1.md"]
+    monkeypatch.setattr(assistant.store, "add", real_add)
+    report = assistant.index()  # the next run undoes the journalled batch and finishes
+    assert sorted(report.added) == [f"seeds/keeper{i}.md" for i in range(2, 6)]
+    index_contents(assistant)
