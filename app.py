@@ -95,22 +95,23 @@ def sidebar(assistant: Assistant) -> None:
 def main() -> None:
     st.set_page_config(page_title="Document chat", page_icon="📄")
     st.title("Ask your documents")
-    try:
+    try:  # what a user can fix is one message wherever it comes from: loading, the sidebar, the history
         assistant = get_assistant()
+        view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
+        sidebar(assistant)
+        if view == "Evals":
+            from assistant_app.evals import render_evals
+
+            render_evals(assistant)
+            return
+        chat(assistant)
     except BrokenIndex as exc:
         st.error(broken_index(exc))
-        st.stop()
     except (GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
         st.error(escape(str(exc)))
-        st.stop()
-    view = st.sidebar.radio("View", ["Chat", "Evals"], key="view", horizontal=True)
-    sidebar(assistant)
-    if view == "Evals":
-        from assistant_app.evals import render_evals
 
-        render_evals(assistant)
-        return
 
+def chat(assistant: Assistant) -> None:
     messages = st.session_state.setdefault("messages", [])
     for message in messages:
         with st.chat_message(message["role"]):
@@ -132,7 +133,7 @@ def main() -> None:
             else:
                 answer = stream_answer(assistant, question, history, escape)
         except (QuestionError, GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
-            st.warning(escape(str(exc)))
+            st.warning(escape(str(exc)))  # this question only: the conversation stays
             return
         render_answer(answer, assistant)
     messages.append({"role": "user", "content": question})

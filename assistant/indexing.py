@@ -225,7 +225,8 @@ class Indexer:
 
     def _embed_and_record(self, changed, known: dict[str, str], report: IndexReport, progress: Progress | None) -> None:
         """Embed every chunk in batches and record each document as soon as its vectors are
-        ready: a crash loses at most one call's work, and what was recorded stays.
+        ready: a crash loses at most two calls' work (one being written, one being embedded),
+        and what was recorded stays.
 
         The stores are written by one writer thread while the next batch is embedded, one write
         in flight at a time and in order, so the journal sees what a sequential run does; a
@@ -239,7 +240,8 @@ class Indexer:
         def record_ready() -> None:
             nonlocal in_flight
             if in_flight is not None:
-                in_flight.result()  # the previous write is done (or its error is raised here)
+                done, in_flight = in_flight, None
+                done.result()  # the previous write is done (or its error is raised here, once)
             batch, taken = [], 0
             while waiting and taken + len(waiting[0][1]) <= len(ready):
                 batch.append(waiting.popleft())

@@ -29,7 +29,8 @@ EXPORT_VERSION = "1"  # bump when the export changes, so old files are not reuse
 OPSET = 17
 MAX_EXPORT_DIFF = 1e-4  # largest token-vector difference to torch an export may show
 MIN_INT8_COSINE = 0.95  # least cosine of a probe text's int8 and fp32 vectors: a guard against a broken file (a good one gives 0.98-0.99)
-INT8_SUFFIX = "-int8"
+INT8_VERSION = "1"  # bump when the quantisation changes (weight type, per channel, ...): another file and another name
+INT8_SUFFIX = f"-int8.{INT8_VERSION}"
 PROBE_TEXTS = [
     "What share of Ukraine's territory do Russian forces control?",
     "Russian forces now control about 20 percent of Ukraine’s territory.",

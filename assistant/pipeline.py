@@ -229,10 +229,11 @@ class Assistant:
 
         built_with = fingerprint_model(self.docstore.get_meta("fingerprint"))
         if built_with is not None and built_with != self.embedder.name:
+            rebuild = ("`assistant index --rebuild` on the host with the documents, to rebuild it for every instance with this one"
+                       if self.on_server else "`assistant index` to rebuild it with this one")
             raise IndexConflict(
                 f"the index at {self.status_location()} was built with another embedding model ({built_with!r}; this instance uses "
-                f"{self.embedder.name!r}): set ASSISTANT_EMBEDDING_MODEL and ASSISTANT_EMBEDDING_BACKEND as they were, or run "
-                "`assistant index` to rebuild it with this one"
+                f"{self.embedder.name!r}): set ASSISTANT_EMBEDDING_MODEL and ASSISTANT_EMBEDDING_BACKEND as they were, or run {rebuild}"
             )
 
     def status_location(self) -> str:

@@ -75,7 +75,7 @@ class EmbeddingSettings(_Section):
         default=1024, ge=1,
         description="Texts handed to the embedder per call while indexing: within a call texts are batched by length, so a long "
         "code block pads only its own batch (measured on the real-document corpus: 79 chunks/s at 32, 111 at 1024); a crash loses "
-        "at most one call's work.",
+        "at most two calls' work (one being written while the next is embedded).",
     )
     backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         default="onnx",

@@ -68,7 +68,8 @@ def throughput(backends: list[str], settings: Settings) -> dict[str, float]:
 
 def eval_figures(backend: str, cases: Path, settings: Settings) -> dict[str, float | None]:
     """The metrics of one case set under one backend, from ``assistant eval --json``."""
-    run_settings = settings.replace(embedding_backend=backend, index_dir=settings.index_dir / f"compare-{backend}", generator="extractive")
+    run_settings = settings.replace(embedding_backend=backend, index_dir=settings.index_dir / f"compare-{backend}", generator="extractive",
+                                    chroma_url=None)  # an index folder of its own per backend: embedded
     suite = ["--suite", str(CORPUS)] if CORPUS in cases.parents else []
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run(cli_command("eval", *suite, "--cases", str(cases), "--json", "--out", out), env=process_env(run_settings),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -138,21 +139,27 @@ def run_instances(instances: list[Instance], settings: Settings, folder: Path) -
         err = (folder / f"{instance.name}.log").open("w")
         procs.append((instance, out_path, err, subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                                                 env=env, cwd=instance.root, text=True)))
-    for instance, _, _, proc in procs:
-        assert proc.stdout is not None and proc.stdin is not None  # both PIPE
-        if proc.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"instance {instance.name} did not start; see {folder / f'{instance.name}.log'}")
-    started = time.perf_counter()
-    for _, _, _, proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    rows = {}
-    for instance, out_path, err, proc in procs:
-        if proc.wait(timeout=INSTANCE_TIMEOUT_S) != 0:
-            raise RuntimeError(f"instance {instance.name} exited with {proc.returncode}; see {folder / f'{instance.name}.log'}")
-        err.close()
-        rows[instance.name] = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
-    return rows, time.perf_counter() - started
+    try:
+        for instance, _, _, proc in procs:
+            assert proc.stdout is not None and proc.stdin is not None  # both PIPE
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"instance {instance.name} did not start; see {folder / f'{instance.name}.log'}")
+        started = time.perf_counter()
+        for _, _, _, proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        rows = {}
+        for instance, out_path, _, proc in procs:
+            if proc.wait(timeout=INSTANCE_TIMEOUT_S) != 0:
+                raise RuntimeError(f"instance {instance.name} exited with {proc.returncode}; see {folder / f'{instance.name}.log'}")
+            rows[instance.name] = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
+        return rows, time.perf_counter() - started
+    finally:
+        for _, _, err, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            err.close()
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -183,7 +190,7 @@ class LoadResult:
 def percentile(values: list[float], share: float) -> float:
     """Nearest rank."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))]
 
 
 def run(clients: int = 8, questions: int = 50, instances: int = 2, seeds_only: bool = False, folder: Path | None = None,
@@ -210,6 +217,9 @@ def run(clients: int = 8, questions: int = 50, instances: int = 2, seeds_only: b
             raise RuntimeError(f"assistant index failed: {indexed.stderr.strip()}")
         asked = sorted({q for plan in plans for q in plan})
         alone_rows, alone_s = run_instances([Instance("alone", roots[-1], [asked])], settings, folder)
+        failed = [row for row in alone_rows["alone"] if row["error"]]
+        if failed:
+            raise RuntimeError(f"{len(failed)} questions failed asked alone, e.g. {failed[0]['question']!r}: {failed[0]['error']}")
         reference = {row["question"]: comparable(row["answer"]) for row in alone_rows["alone"]}
         load = [Instance(f"instance-{root.name}", root, plans[i::instances]) for i, root in enumerate(roots)]
         load_rows, load_s = run_instances(load, settings, folder)
@@ -255,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     out = CHECKOUT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"load-{result.created}.json").write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
-    return 1 if result.errors or result.mismatches else 0
+    return 1 if result.errors or result.mismatches or not result.answered else 0  # all refusals: retrieval is broken
 
 
 if __name__ == "__main__":

@@ -185,3 +185,21 @@ def test_upload_saves_indexes_and_answers_from_the_new_document(fresh_project, m
     assert [s.value for s in at.sidebar.success] == [escape("Replaced seeds/uploads/harbour_notes.md")]
     assert "Index: added 0, replaced 1, removed 0, kept 1" in shown_text(at.sidebar.info)
     assert saved.read_bytes() == changed
+
+
+def test_an_index_rebuilt_with_another_model_elsewhere_is_one_message_not_a_traceback(fresh_project, monkeypatch, own_app_assistant):
+    """Another instance sharing the index rebuilt it with another embedding model: the next rerun
+    (which redraws the conversation) says so instead of crashing in the history."""
+    import time
+
+    monkeypatch.setenv("ASSISTANT_ROOT", str(fresh_project))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.chat_input[0].set_value("How large was the military aid package the U.S. approved on Monday?").run()
+    assert not at.exception and "725 million" in shown_text(at.markdown)
+    other = Assistant(Settings(root=fresh_project))
+    fingerprint = other.docstore.get_meta("fingerprint")
+    other.docstore.set_meta("fingerprint", "another-model|" + fingerprint.split("|", 1)[1])
+    other.docstore.set_meta("built_at", str(time.time()))
+    at.run()
+    assert not at.exception
+    assert any(escape("built with another embedding model ('another-model'") in e.value for e in at.error), [e.value for e in at.error]
