@@ -10,7 +10,7 @@ import streamlit as st
 
 from assistant import Assistant, Settings
 from assistant.chat import Turn
-from assistant.errors import BrokenIndex, GeneratorError, IndexConflict, NoDocuments, QuestionError, StoreUnreachable
+from assistant.errors import BrokenIndex, GeneratorError, IndexUnavailable, QuestionError
 from assistant.types import lead
 from assistant_app.stream import show_notes, stream_answer
 from assistant_app.text import broken_index, escape
@@ -107,7 +107,7 @@ def main() -> None:
         chat(assistant)
     except BrokenIndex as exc:
         st.error(broken_index(exc))
-    except (GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
+    except (GeneratorError, IndexUnavailable) as exc:
         st.error(escape(str(exc)))
 
 
@@ -132,7 +132,7 @@ def chat(assistant: Assistant) -> None:
                 answer = assistant.ask(question, history=history).to_dict()
             else:
                 answer = stream_answer(assistant, question, history, escape)
-        except (QuestionError, GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
+        except (QuestionError, GeneratorError, IndexUnavailable) as exc:
             st.warning(escape(str(exc)))  # this question only: the conversation stays
             return
         render_answer(answer, assistant)

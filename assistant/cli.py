@@ -32,13 +32,13 @@ def _assistant(ctx: click.Context):
 
 def _run(fn, *args, **kwargs):
     """Turn the errors a user can fix into one-line messages instead of tracebacks."""
-    from .errors import BrokenIndex, GeneratorError, IndexConflict, NoDocuments, QuestionError, StoreUnreachable
+    from .errors import BrokenIndex, GeneratorError, IndexUnavailable, QuestionError
 
     try:
         return fn(*args, **kwargs)
     except BrokenIndex as exc:
         raise click.ClickException(rebuild_hint(exc)) from exc
-    except (QuestionError, GeneratorError, IndexConflict, NoDocuments, StoreUnreachable) as exc:
+    except (QuestionError, GeneratorError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -103,7 +103,7 @@ def ask(ctx, question, as_json):
 
 def _answer_lines(assistant, lines) -> None:
     """One JSON line per question line; a bad line gets an error line and the rest go on."""
-    from .errors import BrokenIndex, GeneratorError, IndexConflict, NoDocuments, QuestionError, StoreUnreachable
+    from .errors import BrokenIndex, GeneratorError, IndexUnavailable, QuestionError
 
     for number, raw in enumerate(lines, 1):
         try:
@@ -129,7 +129,7 @@ def _answer_lines(assistant, lines) -> None:
             result = {"question": question, "error": str(exc)}
         except BrokenIndex as exc:
             raise click.ClickException(rebuild_hint(exc)) from exc
-        except (IndexConflict, NoDocuments, StoreUnreachable) as exc:
+        except IndexUnavailable as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(_json_line(result))
         sys.stdout.flush()

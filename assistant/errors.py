@@ -15,7 +15,13 @@ class GeneratorError(RuntimeError):
     """A generator that cannot answer (server down, extra missing); the message says why."""
 
 
-class IndexConflict(RuntimeError):
+class IndexUnavailable(RuntimeError):
+    """No index this instance can use as it is set up: the documents folder, the Chroma server or
+    the index itself is not what the settings say. One class, so every caller that turns these into
+    one line catches them all, including any added later."""
+
+
+class IndexConflict(IndexUnavailable):
     """An index that works, but not for this instance as it is set up (another embedding model,
     another documents folder); the message says what to change, or to rebuild."""
 
@@ -24,7 +30,7 @@ class LoadError(Exception):
     """A file that cannot be turned into text; the message says why."""
 
 
-class NoDocuments(RuntimeError):
+class NoDocuments(IndexUnavailable):
     """The documents folder is missing or holds nothing readable: say so, instead of "the
     documents do not answer"; the message names the folder and the setting."""
 
@@ -33,7 +39,7 @@ class QuestionError(ValueError):
     """A question that cannot be asked as it is; the message says why."""
 
 
-class StoreUnreachable(RuntimeError):
+class StoreUnreachable(IndexUnavailable):
     """The Chroma server cannot be reached; the message names its URL and what to check."""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import uploads
-from assistant.errors import BrokenIndex, IndexConflict, NoDocuments, StoreUnreachable
+from assistant.errors import BrokenIndex, IndexUnavailable
 from assistant.pipeline import Assistant
 
 from .text import broken_index, escape
@@ -60,7 +60,7 @@ def _upload(assistant: Assistant, files, replace: bool) -> list[tuple[str, str]]
     except BrokenIndex as exc:
         outcome.append(("error", broken_index(exc)))
         return outcome
-    except (IndexConflict, NoDocuments, StoreUnreachable) as exc:
+    except IndexUnavailable as exc:
         outcome.append(("error", escape(str(exc))))
         return outcome
     finally:
