@@ -109,8 +109,7 @@ class OnnxEmbedder(TransformerEmbedder):
         for row, e in enumerate(encodings):
             ids[row, : len(e.ids)] = e.ids
             mask[row, : len(e.ids)] = 1
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        (hidden,) = self._session.run(None, _feed(ids, mask, self._inputs))
         return encodings, hidden, mask
 
     def _batches(self, texts: list[str]):
@@ -138,6 +137,12 @@ class OnnxEmbedder(TransformerEmbedder):
             for row, e, vectors in zip(rows, encodings, hidden):
                 out[row] = TokenVectors(list(e.offsets), vectors[: len(e.ids)])
         return [out[row] for row in range(len(texts))]
+
+
+def _feed(ids: np.ndarray, mask: np.ndarray, inputs: set[str]) -> dict[str, np.ndarray]:
+    """A batch's token ids and attention mask (and all-zero token types), as far as the export takes them."""
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return {name: value for name, value in feed.items() if name in inputs}
 
 
 def _max_seq_length(folder: Path) -> int:
@@ -233,11 +238,11 @@ def _probe_cosines(onnxruntime, quantized: Path, fp32: Path, tokenizer_file: Pat
     pooled = []
     for model in (quantized, fp32):
         session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        inputs = {i.name for i in session.get_inputs()}
         vectors = []
-        for text in PROBE_TEXTS:
+        for text in PROBE_TEXTS:  # one text a run: no padding, so the mean over its tokens is the pooled vector
             ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            (hidden,) = session.run(None, {k: v for k, v in feed.items() if k in {i.name for i in session.get_inputs()}})
+            (hidden,) = session.run(None, _feed(ids, np.ones_like(ids), inputs))
             vector = hidden[0].mean(axis=0)
             vectors.append(vector / np.linalg.norm(vector))
         pooled.append(np.stack(vectors))
