@@ -22,6 +22,7 @@ from .folding import fold
 from .lexical import VECTOR_WORD, digits, matches, tokens
 from .lexicon import word_list
 from .protocols import Embedder, Generator
+from .segmenting import SENTENCE_END
 from .settings import AnswererSettings, Settings
 from .types import Answer, Passage, Quote
 
@@ -617,6 +618,23 @@ class ExtractiveGenerator(Generator):
                 i += 1
         return out
 
+    def _with_next(self, quote: Quote, corpus: Corpus, quoted: set[tuple[str, int]]) -> Quote:
+        """The quote extended by the sentences after it in its paragraph (``next_sentences``), so
+        a best sentence that only sets out the topic brings the one that answers."""
+        spans = corpus.sentences.get(quote.source, [])
+        layout = corpus.layouts.get(quote.source)
+        block = layout.block_at(quote.start) if layout else None
+        if block is None or block.kind != "paragraph":
+            return quote
+        end = quote.end
+        i = bisect_left(spans, (quote.end, quote.end))
+        for start, stop in spans[i : i + self.settings.answerer.next_sentences]:
+            text = corpus.texts[quote.source][start:stop]
+            if stop > block.end or (quote.source, start) in quoted or not (stop == block.end or SENTENCE_END.search(text.rstrip())):
+                break  # past the paragraph, quoted already, or a piece cut from an overlong sentence
+            end = stop
+        return quote if end == quote.end else corpus.quote(quote.source, quote.start, end, quote.score)
+
     def _quote(self, e: Evidence, corpus: Corpus) -> Quote:
         return corpus.quote(e.source, e.start, e.end, round(e.support(self.settings.answerer), 4))
 
@@ -646,7 +664,10 @@ class ExtractiveGenerator(Generator):
                 for e in pick[: s.max_quotes if len(parts) == 1 else 1]:
                     chosen.setdefault((e.source, e.start), e)
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
-        quotes = self._with_continuations([self._quote(e, corpus) for e in ordered], corpus)
+        leaders = {(pick[0].source, pick[0].start) for pick, support in zip(picks, supports) if support >= s.abstain_threshold}
+        quotes = [self._quote(e, corpus) for e in ordered]
+        quotes = [self._with_next(q, corpus, {(e.source, e.start) for e in ordered}) if (q.source, q.start) in leaders else q for q in quotes]
+        quotes = self._with_continuations(quotes, corpus)
         decided = {(e.source, e.start): e for e in ordered}
         evidence = [self._features(decided[(q.source, q.start)]) if (q.source, q.start) in decided else {} for q in quotes]
         best_first = sorted(range(len(quotes)), key=lambda i: -evidence[i].get("support", -1.0))

@@ -30,6 +30,7 @@ from .errors import CaseError, LoadError
 from .folding import fold
 from .lexical import digits
 from .loaders import extract, scan
+from .segmenting import SENTENCE_END
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -184,9 +185,6 @@ class SourceTexts:
 
 
 # A sentence ends in a stop, a question or exclamation mark, a colon or semicolon, maybe closed by a quote or bracket.
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
-
-
 def whole_sentences(text: str, start: int, end: int, layout: Layout | None) -> bool:
     """Whether ``text[start:end]`` starts and ends at sentence or block edges, never mid-sentence.
 
@@ -196,9 +194,9 @@ def whole_sentences(text: str, start: int, end: int, layout: Layout | None) -> b
     """
     block = layout.block_at(start) if layout else None
     before = text[block.start if block else 0:start]
-    starts = not before.strip() or bool(_SENTENCE_END.search(before.rstrip())) or (block is not None and block.atomic and before.endswith("\n"))
+    starts = not before.strip() or bool(SENTENCE_END.search(before.rstrip())) or (block is not None and block.atomic and before.endswith("\n"))
     after = text[end:block.end if block else len(text)]
-    ends = not after.strip() or bool(_SENTENCE_END.search(text[start:end])) or (block is not None and block.atomic and after.startswith("\n"))
+    ends = not after.strip() or bool(SENTENCE_END.search(text[start:end])) or (block is not None and block.atomic and after.startswith("\n"))
     return starts and ends
 
 

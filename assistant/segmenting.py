@@ -21,6 +21,9 @@ from .lexicon import word_list
 from .nlp import import_spacy
 from .types import Block, Document, Sentence
 
+# How a reader sees that a span ends a sentence: its last mark, after any closing quote or bracket.
+SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+
 _BULLET_LINE = re.compile(r"\n[ \t]*(?=[*•+\-–] \S)")
 _ENUMERATOR = re.compile(r"\(?(?:\d+(?:\.\d+)*|[A-Za-z]|[ivxlcIVXLC]+)[.)]|\(\d+\)|[*•+\-–]")
 _OPENERS = "([{“‘«\"'"

@@ -161,6 +161,11 @@ class AnswererSettings(_Section):
         "check the refusal (off-topic questions reach about 0.1-0.2 and get none).",
     )
     max_quotes: int = Field(default=2, ge=1, description="Most sentences quoted in an extractive answer.")
+    next_sentences: int = Field(
+        default=1, ge=0,
+        description="Sentences after the best one, in the same paragraph, quoted with it as one passage: a sentence that sets out "
+        "the topic is often answered by the next one ('apt-get doesn't know full-upgrade.' → 'Instead, use dist-upgrade').",
+    )
     list_items_quoted: int = Field(
         default=8, ge=1,
         description="A quoted sentence ending in a colon brings what it introduces: the next sentence, or up to this many items (each whole) of the "

@@ -418,3 +418,41 @@ def test_span_rules_found_in_review():
     report = Quote(text="The Annual report was written by Ann.", source="s.txt", start=0, end=37)
     span = answer_span(frozenset({"PERSON"}), "Who wrote it?", [report], [0], entities=lambda texts: [(Entity("PERSON", "Ann"),)])
     assert (span.start, span.text) == (report.text.rindex("Ann"), "Ann")  # the word, not inside "Annual"
+
+
+MANUAL = (
+    "# Upgrading\n\n"
+    "Unlike apt, the apt-get tool does not know the full-upgrade command. "
+    "Instead, you should run apt-get dist-upgrade, the historical name that apt also accepts.\n\n"
+    "Upgrades may remove packages that conflict with newer ones. Read the list before you confirm.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory, embedder):
+    from assistant import Assistant, Settings
+
+    root = tmp_path_factory.mktemp("manual")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "manual.md").write_text(MANUAL, encoding="utf-8")
+    built = Assistant(Settings(root=root), embedder=embedder)
+    built.index()
+    return built
+
+
+def test_the_best_sentence_brings_the_next_one_of_its_paragraph_as_one_passage(manual):
+    answer = manual.ask("apt-get does not know full-upgrade: which command should I use instead?")
+    assert not answer.abstained, answer.reason
+    first = answer.quotes[0]
+    assert first.text.startswith("Unlike apt") and first.text.endswith("also accepts."), first.text  # two whole sentences, one quote
+    assert manual.text(first.source)[first.start:first.end] == first.text
+    assert "dist-upgrade" in answer.answer
+    assert not any("Upgrades may remove" in q.text for q in answer.quotes)  # the next paragraph is not pulled in
+
+
+def test_next_sentences_zero_quotes_the_best_sentence_alone(manual):
+    from assistant import Assistant
+
+    alone = Assistant(manual.settings.replace(next_sentences=0), embedder=manual.embedder)
+    answer = alone.ask("apt-get does not know full-upgrade: which command should I use instead?")
+    assert [q.text for q in answer.quotes][:1] == ["Unlike apt, the apt-get tool does not know the full-upgrade command."]
