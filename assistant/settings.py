@@ -171,7 +171,7 @@ class AnswererSettings(_Section):
         description="A quoted sentence ending in a colon brings what it introduces: the next sentence, or up to this many items (each whole) of the "
             "list it opens.",
     )
-    second_quote_ratio: float = Field(default=0.85, description="A second sentence is quoted when its support is at least this share of the best…")
+    second_quote_ratio: float = Field(default=0.7, description="A second sentence is quoted when its support is at least this share of the best…")
     second_quote_gain: float = Field(default=0.15, description="…or when it holds this (rarity-weighted) share of the question's words that the first lacks…")
     second_quote_floor: float = Field(default=0.8, description="…and its support is at least this share of the abstain threshold.")
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
