@@ -666,7 +666,8 @@ class ExtractiveGenerator(Generator):
         ordered = sorted(chosen.values(), key=lambda e: (e.source, e.start))  # reading order
         leaders = {(pick[0].source, pick[0].start) for pick, support in zip(picks, supports) if support >= s.abstain_threshold}
         quotes = [self._quote(e, corpus) for e in ordered]
-        quotes = [self._with_next(q, corpus, {(e.source, e.start) for e in ordered}) if (q.source, q.start) in leaders else q for q in quotes]
+        quoted = {(e.source, e.start) for e in ordered}
+        quotes = [self._with_next(q, corpus, quoted) if (q.source, q.start) in leaders else q for q in quotes]
         quotes = self._with_continuations(quotes, corpus)
         decided = {(e.source, e.start): e for e in ordered}
         evidence = [self._features(decided[(q.source, q.start)]) if (q.source, q.start) in decided else {} for q in quotes]

@@ -184,7 +184,6 @@ class SourceTexts:
         return document.layout if document else None
 
 
-# A sentence ends in a stop, a question or exclamation mark, a colon or semicolon, maybe closed by a quote or bracket.
 def whole_sentences(text: str, start: int, end: int, layout: Layout | None) -> bool:
     """Whether ``text[start:end]`` starts and ends at sentence or block edges, never mid-sentence.
 

@@ -333,16 +333,21 @@ MUSEUM = (
 )
 
 
-@pytest.fixture(scope="module")
-def museum(tmp_path_factory, embedder):
+def _indexed(tmp_path_factory, embedder, name: str, text: str):
+    """An assistant over one small document the test writes, indexed."""
     from assistant import Assistant, Settings
 
-    root = tmp_path_factory.mktemp("museum")
+    root = tmp_path_factory.mktemp(name.split(".")[0])
     (root / "seeds").mkdir()
-    (root / "seeds" / "museum.txt").write_text(MUSEUM, encoding="utf-8")
+    (root / "seeds" / name).write_text(text, encoding="utf-8")
     built = Assistant(Settings(root=root), embedder=embedder)
     built.index()
     return built
+
+
+@pytest.fixture(scope="module")
+def museum(tmp_path_factory, embedder):
+    return _indexed(tmp_path_factory, embedder, "museum.txt", MUSEUM)
 
 
 @pytest.mark.parametrize("question,fact", [
@@ -430,14 +435,7 @@ MANUAL = (
 
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory, embedder):
-    from assistant import Assistant, Settings
-
-    root = tmp_path_factory.mktemp("manual")
-    (root / "seeds").mkdir()
-    (root / "seeds" / "manual.md").write_text(MANUAL, encoding="utf-8")
-    built = Assistant(Settings(root=root), embedder=embedder)
-    built.index()
-    return built
+    return _indexed(tmp_path_factory, embedder, "manual.md", MANUAL)
 
 
 def test_the_best_sentence_brings_the_next_one_of_its_paragraph(manual):
